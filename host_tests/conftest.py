@@ -1,0 +1,102 @@
+"""Run the MicroPython-side tests (host_tests/mp/test_*.py) inside the real
+`micropython` binary, one pytest item per test function, engine and variant.
+
+A variant is where the package comes from and how big the heap is:
+  src      modules/ as .py, the default heap
+  heap64k  modules/ as .py under `-X heapsize=64K` (a small board's heap)
+The item runs `micropython run.py <module> <test> <engine>`; on failure the
+MicroPython traceback is the pytest failure message.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MP_DIR = ROOT / "host_tests" / "mp"
+MICROPYTHON = str(Path(sys.executable).with_name("micropython"))
+
+# name -> (package dir, extra micropython args, modules it runs)
+VARIANTS = {
+    "src": (ROOT / "modules", [], None),
+    "heap64k": (ROOT / "modules", ["-X", "heapsize=64K"], {"test_core", "test_memory"}),
+}
+
+
+def run_micropython(args, lib=ROOT / "modules", extra=(), timeout=120, cwd=MP_DIR):
+    """Run the real micropython with `lib` and host_tests/mp on its path."""
+    env = dict(os.environ, MICROPYPATH="%s:%s" % (lib, MP_DIR))
+    return subprocess.run(
+        [MICROPYTHON, *extra, *args],
+        cwd=str(cwd),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.parent == MP_DIR and file_path.name.startswith("test_"):
+        return MicroPythonFile.from_parent(parent, path=file_path)
+    return None
+
+
+class MicroPythonFile(pytest.File):
+    def collect(self):
+        module = self.path.stem
+        listing = run_micropython(["run.py", "--list", module])
+        if listing.returncode != 0:
+            raise RuntimeError("cannot list %s:\n%s%s" % (module, listing.stdout, listing.stderr))
+        for line in listing.stdout.split("\n"):
+            if not line.strip():
+                continue
+            name, engine = line.split()
+            for variant, (lib, extra, only) in VARIANTS.items():
+                if only is not None and module not in only:
+                    continue
+                yield MicroPythonItem.from_parent(
+                    self,
+                    name="%s[%s-%s]" % (name, engine, variant),
+                    module=module,
+                    test=name,
+                    engine=engine,
+                    lib=lib,
+                    extra=extra,
+                )
+
+
+class MicroPythonItem(pytest.Item):
+    def __init__(self, *, module, test, engine, lib, extra, **kw):
+        super().__init__(**kw)
+        self.module, self.test, self.engine, self.lib, self.extra = module, test, engine, lib, extra
+
+    def runtest(self):
+        r = run_micropython(
+            ["run.py", self.module, self.test, self.engine], lib=self.lib, extra=self.extra
+        )
+        out = r.stdout + r.stderr
+        if r.returncode != 0 or "FAIL" in out or "PASS" not in out:
+            raise MicroPythonFailure(out)
+        if "SKIP" in out:
+            pytest.skip(out.strip())
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return "micropython %s %s [%s]:\n%s" % (
+                self.module,
+                self.test,
+                self.engine,
+                excinfo.value.args[0],
+            )
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, "%s::%s" % (self.module, self.name)
+
+
+class MicroPythonFailure(Exception):
+    pass

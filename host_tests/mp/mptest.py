@@ -1,0 +1,40 @@
+"""Shared helpers for the MicroPython-side tests (runs on the Unix port and on boards).
+
+run.py sets ENGINE before each test, so one test body covers both engines.
+"""
+
+from memslab import MemSlab
+
+ENGINE = "python"
+ENGINES = ["python"]
+try:
+    from memslab import _viper  # noqa: F401  (present where the port can compile viper)
+
+    ENGINES.append("viper")
+except (SyntaxError, ImportError):
+    pass
+
+
+def slab(block_size=16, num_blocks=4, **kw):
+    """A MemSlab on the engine under test."""
+    kw.setdefault("engine", ENGINE)
+    return MemSlab(block_size, num_blocks, **kw)
+
+
+def raises(exc_type, fn, *args, **kw):
+    """Call fn(*args, **kw); return the exception it raised, which must be an exc_type."""
+    try:
+        fn(*args, **kw)
+    except exc_type as e:
+        return e
+    raise AssertionError("%s not raised by %r%r" % (exc_type.__name__, fn, args))
+
+
+def state(s):
+    """Everything observable about a slab, to prove a rejected call changed nothing."""
+    return (s.num_used, s.num_free, s.max_used, bytes(s.buffer), bytes(s._st))
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what, got, want))

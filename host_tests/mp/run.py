@@ -1,0 +1,75 @@
+"""MicroPython-side test runner: the same on the Unix port and on a board.
+
+    micropython run.py                       every test_*.py module here, every engine
+    micropython run.py test_core             one module
+    micropython run.py test_core test_lifo viper   one test on one engine
+    micropython run.py --list test_core      names, one per line (used by pytest)
+
+Prints one "PASS"/"FAIL"/"SKIP" line per test and engine, a traceback under
+each failure, then "N passed, N failed"; exits with the failure count.
+"""
+
+import sys
+
+import mptest
+
+MODULES = (
+    "test_core",
+    "test_errors",
+    "test_checked",
+    "test_memory",
+)
+
+
+def tests_of(mod):
+    names = [n for n in dir(mod) if n.startswith("test_")]
+    names.sort()
+    return names
+
+
+def engines_of(mod, name):
+    # A module lists its engine-independent tests in ANY_ENGINE: they run once.
+    return ["any"] if name in getattr(mod, "ANY_ENGINE", ()) else mptest.ENGINES
+
+
+def run_one(mod, name, engine):
+    mptest.ENGINE = mptest.ENGINES[-1] if engine == "any" else engine
+    label = "%s.%s[%s]" % (mod.__name__, name, engine)
+    try:
+        getattr(mod, name)()
+    except Exception as e:  # noqa: BLE001 - report every failure, keep going
+        if e.__class__.__name__ == "SkipTest":
+            print("SKIP", label, e)
+            return True
+        print("FAIL", label)
+        sys.print_exception(e)
+        return False
+    print("PASS", label)
+    return True
+
+
+def main(argv):
+    if argv and argv[0] == "--list":
+        mod = __import__(argv[1])
+        for name in tests_of(mod):
+            for engine in engines_of(mod, name):
+                print(name, engine)
+        return 0
+    modules = [argv[0]] if argv else MODULES
+    failed = passed = 0
+    for modname in modules:
+        mod = __import__(modname)
+        names = [argv[1]] if len(argv) > 1 else tests_of(mod)
+        for name in names:
+            engines = [argv[2]] if len(argv) > 2 else engines_of(mod, name)
+            for engine in engines:
+                if run_one(mod, name, engine):
+                    passed += 1
+                else:
+                    failed += 1
+    print("%d passed, %d failed" % (passed, failed))
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,121 @@
+"""checked=True: one bit per block catches every double free and poisons free blocks.
+Both modes: a corrupted link is reported by alloc(), never handed out."""
+
+from mptest import eq, raises, slab, state
+from memslab import SlabCorruptedError
+
+
+def _poke_word(s, h, k, value):
+    """Write 32-bit word k of block h straight into the buffer (a stray write)."""
+    o = h * s.block_size + 4 * k
+    s.buffer[o : o + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def test_checked_catches_every_double_free():
+    s = slab(16, 6, checked=True)
+    hs = [s.alloc() for _ in range(6)]
+    for h in (1, 3, 5):
+        s.free(h)
+    before = state(s)
+    for h in (1, 3, 5):  # not only the head of the list
+        e = raises(ValueError, s.free, h)
+        if "not allocated" not in str(e):
+            raise AssertionError(str(e))
+        eq(state(s), before, "after double free of %d" % h)
+    eq(len(hs), 6, "")
+
+
+def test_checked_catches_free_of_a_never_allocated_block():
+    s = slab(16, 6, checked=True)
+    s.alloc()
+    before = state(s)
+    for h in (1, 2, 5):
+        raises(ValueError, s.free, h)
+    eq(state(s), before, "")
+
+
+def test_default_mode_misses_deeper_double_free_but_catches_head_and_empty():
+    s = slab(16, 4)
+    a, b = s.alloc(), s.alloc()
+    s.free(a)
+    s.free(b)
+    raises(ValueError, s.free, b)  # the head: caught at zero cost
+    eq(s.num_used, 0, "")
+    raises(ValueError, s.free, a)  # nothing is allocated: caught too
+
+
+def test_checked_poisons_free_blocks_and_reports_write_after_free():
+    s = slab(16, 3, checked=True)
+    h = s.alloc()
+    s.free(h)
+    eq(bytes(s.buffer[h * 16 + 4 : h * 16 + 16]), b"\x5a" * 12, "poison after free")
+    s.buffer[h * 16 + 9] = 0  # write after free
+    before = state(s)
+    e = raises(SlabCorruptedError, s.alloc)
+    if "block %d" % h not in str(e) or "byte 8" not in str(e):
+        raise AssertionError(str(e))
+    eq(state(s), before, "a refused alloc changes nothing")
+
+
+def test_checked_view_of_a_free_block_is_refused():
+    s = slab(16, 3, checked=True)
+    h = s.alloc()
+    s.view(h)
+    s.free(h)
+    raises(ValueError, s.view, h)
+
+
+def _corrupt_head_link(checked, value):
+    s = slab(16, 4, checked=checked)
+    s.alloc()  # block 0 used; head is 1, linking to 2
+    _poke_word(s, 1, 0, value)
+    before = state(s)
+    e = raises(SlabCorruptedError, s.alloc)
+    if "block 1" not in str(e):
+        raise AssertionError("error must name the block: " + str(e))
+    eq(state(s), before, "refused alloc changes nothing")
+    e = raises(SlabCorruptedError, s.alloc)  # and keeps refusing
+    return s
+
+
+def test_link_out_of_range_is_detected_in_both_modes():
+    for checked in (False, True):
+        for value in (5, 1000, -1, 0x7FFFFFFF, 0x80000000):
+            _corrupt_head_link(checked, value)
+
+
+def test_checked_detects_a_link_to_an_allocated_block():
+    _corrupt_head_link(True, 0)  # block 0 is allocated
+
+
+def test_corrupted_list_never_hands_out_a_wrong_block():
+    for checked in (False, True):
+        s = slab(8, 8, checked=checked)
+        held = [s.alloc() for _ in range(3)]
+        for h in held:
+            s.free(h)
+        _poke_word(s, 7, 0, 99)  # the tail links to garbage
+        got = []
+        try:
+            for _ in range(9):
+                h = s.alloc()
+                if h is None:
+                    break
+                got.append(h)
+        except SlabCorruptedError as e:
+            if "block 7" not in str(e):
+                raise AssertionError(str(e))
+        else:
+            raise AssertionError("corruption not detected")
+        eq(sorted(got), list(range(7)), "every block before the bad link, once")
+
+
+def test_dump_shows_a_corrupt_chain():
+    s = slab(8, 4)
+    _poke_word(s, 1, 0, 77)
+    d = s.dump()
+    if "corrupt" not in d:
+        raise AssertionError(d)
+
+
+ANY_ENGINE = ("test_dump_shows_a_corrupt_chain",)

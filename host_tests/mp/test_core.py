@@ -1,0 +1,219 @@
+"""Core behaviour of MemSlab on the engine under test (mptest.ENGINE)."""
+
+import micropython
+import uctypes
+
+import mptest
+from mptest import eq, slab
+
+
+def test_engine_is_the_one_asked_for():
+    eq(slab().engine, mptest.ENGINE, "engine")
+
+
+def test_counts_step_by_step():
+    s = slab(16, 4)
+    eq((s.block_size, s.num_blocks), (16, 4), "geometry")
+    got = []
+    for i in range(4):
+        eq((s.num_used, s.num_free), (i, 4 - i), "before alloc %d" % i)
+        got.append(s.alloc())
+    eq((s.num_used, s.num_free, s.max_used), (4, 0, 4), "full")
+    for i, h in enumerate(got):
+        s.free(h)
+        eq((s.num_used, s.num_free, s.max_used), (3 - i, 1 + i, 4), "after free %d" % i)
+
+
+def test_exhaustion_returns_none_and_changes_nothing():
+    s = slab(16, 3)
+    hs = [s.alloc() for _ in range(3)]
+    eq(sorted(hs), [0, 1, 2], "every block handed out once")
+    before = mptest.state(s)
+    eq(s.alloc(), None, "alloc on a full slab")
+    eq(s.alloc(), None, "again")
+    eq(mptest.state(s), before, "state after failed allocs")
+
+
+def test_first_allocations_ascend():
+    s = slab(8, 5)
+    eq([s.alloc() for _ in range(5)], [0, 1, 2, 3, 4], "first-use order")
+
+
+def test_lifo_reuse():
+    s = slab(16, 4)
+    hs = [s.alloc() for _ in range(4)]
+    for h in (2, 0, 3):
+        s.free(h)
+    eq([s.alloc(), s.alloc(), s.alloc()], [3, 0, 2], "freed last, handed out first")
+    eq(hs, [0, 1, 2, 3], "initial")
+
+
+def test_max_used_and_reset_max():
+    # Zephyr's mslab_stats sequence: alloc 3, free 2, alloc 1, reset, free 2.
+    s = slab(64, 8)
+    hs = [s.alloc() for _ in range(3)]
+    eq(s.max_used, 3, "after 3 allocs")
+    s.free(hs.pop())
+    s.free(hs.pop())
+    eq((s.num_used, s.max_used), (1, 3), "after 2 frees")
+    hs.append(s.alloc())
+    eq((s.num_used, s.max_used), (2, 3), "after 1 alloc")
+    s.reset_max()
+    eq(s.max_used, 2, "reset_max sets max_used to num_used")
+    for h in hs:
+        s.free(h)
+    eq((s.num_used, s.max_used), (0, 2), "after freeing all")
+
+
+def test_layout_block_h_starts_at_buffer_plus_h_times_block_size():
+    s = slab(12, 6)
+    base = uctypes.addressof(s.buffer)
+    eq(base % 4, 0, "buffer alignment")
+    eq(len(s.buffer), 12 * 6, "buffer length")
+    for _ in range(6):
+        h = s.alloc()
+        eq(uctypes.addressof(s.view(h)), base + h * 12, "address of block %d" % h)
+        eq(len(s.view(h)), 12, "view length")
+
+
+def test_data_in_allocated_blocks_is_untouched_by_the_free_list():
+    s = slab(16, 6)
+    hs = [s.alloc() for _ in range(6)]
+    for h in hs:
+        v = s.view(h)
+        for i in range(16):
+            v[i] = (h * 16 + i) & 0xFF
+    for h in (1, 3, 5):  # freeing neighbours writes links into *their* first word only
+        s.free(h)
+    for h in (0, 2, 4):
+        eq(bytes(s.view(h)), bytes((h * 16 + i) & 0xFF for i in range(16)), "block %d" % h)
+    for _ in range(3):
+        s.alloc()
+    for h in (0, 2, 4):
+        eq(bytes(s.view(h)), bytes((h * 16 + i) & 0xFF for i in range(16)), "block %d" % h)
+
+
+def test_free_list_lives_in_the_first_word_of_free_blocks():
+    s = slab(8, 4)
+    a = s.alloc()
+    b = s.alloc()
+    s.free(a)
+    s.free(b)  # list: b -> a -> 2 -> 3 -> end(4)
+    words = [int.from_bytes(bytes(s.buffer[i * 8 : i * 8 + 4]), "little") for i in range(4)]
+    eq(words, [2, 0, 3, 4], "link words")
+
+
+def test_caller_bytearray_is_used_in_place():
+    buf = bytearray(64)
+    s = slab(16, 4, buffer=buf)
+    h = s.alloc()
+    s.view(h)[:] = b"\xab" * 16
+    eq(bytes(buf[h * 16 : h * 16 + 16]), b"\xab" * 16, "write seen in the caller's buffer")
+    eq(uctypes.addressof(s.buffer), uctypes.addressof(buf), "same memory")
+
+
+def test_caller_buffer_may_be_larger_and_a_memoryview_or_array():
+    import array
+
+    buf = bytearray(100)
+    s = slab(16, 4, buffer=memoryview(buf)[4:])
+    eq(len(s.buffer), 64, "slab uses exactly its bytes")
+    eq([s.alloc() for _ in range(5)], [0, 1, 2, 3, None], "4 blocks")
+    arr = array.array("i", [0] * 16)  # 64 bytes in 16 items
+    s = slab(16, 4, buffer=arr)
+    h = s.alloc()
+    s.view(h)[0:4] = b"\x07\x00\x00\x00"
+    eq(arr[h * 4], 7, "array item under block %d" % h)
+
+
+def test_views_are_cached_and_match_view():
+    s = slab(8, 3)
+    vs = s.views()
+    eq(len(vs), 3, "one view per block")
+    if s.views() is not vs:
+        raise AssertionError("views() must be built once")
+    for h in range(3):
+        eq(uctypes.addressof(vs[h]), uctypes.addressof(s.buffer) + 8 * h, "view %d" % h)
+
+
+def test_hot_path_allocates_nothing():
+    s = slab(16, 4)
+    vs = s.views()
+    got = [0, 0, 0]  # filled by index: append would allocate
+    micropython.heap_lock()
+    try:
+        for i in range(3):
+            h = s.alloc()
+            vs[h][0] = h
+            got[i] = s.num_used + s.num_free + s.max_used
+            s.free(h)
+        a = s.alloc()
+        b = s.alloc()
+        s.free(a)
+        s.free(b)
+        s.reset_max()
+    finally:
+        micropython.heap_unlock()
+    eq(got, [5, 5, 5], "counters under heap lock")
+    eq((s.num_used, s.max_used), (0, 0), "after the locked run")
+
+
+def test_bad_free_under_heap_lock_raises_the_right_type():
+    s = slab(16, 4)
+    h = s.alloc()
+    s.free(h)
+    micropython.heap_lock()
+    try:
+        try:
+            s.free(h)
+            err = None
+        except ValueError as e:
+            err = e
+    finally:
+        micropython.heap_unlock()
+    if err is None:
+        raise AssertionError("double free under heap lock not detected")
+
+
+def test_dump_draws_blocks_and_chain():
+    s = slab(16, 4)
+    a = s.alloc()
+    s.alloc()
+    s.alloc()
+    s.free(a)  # free list: 0 -> 3 -> end
+    d = s.dump()
+    for part in ("4 blocks x 16 bytes", "[0:free->3]", "[1:used]", "[2:used]", "[3:free->end]"):
+        if part not in d:
+            raise AssertionError("dump lacks %r:\n%s" % (part, d))
+    if "head -> 0 -> 3 -> end" not in d:
+        raise AssertionError("dump lacks the chain:\n" + d)
+    if "MemSlab" not in repr(s):
+        raise AssertionError(repr(s))
+
+
+def test_single_block_and_minimum_block_size():
+    s = slab(4, 1)
+    h = s.alloc()
+    eq((h, s.alloc()), (0, None), "one block of 4 bytes")
+    s.view(h)[:] = b"\xff\xff\xff\xff"  # the user owns the whole block, link word included
+    s.free(h)
+    eq(s.alloc(), 0, "reuse")
+
+
+def test_many_cycles_keep_counts_consistent():
+    s = slab(8, 7)
+    held = []
+    x = 12345
+    for step in range(3000):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        if held and (x >> 8) % 3 == 0:
+            s.free(held.pop((x >> 4) % len(held)))
+        else:
+            h = s.alloc()
+            if h is None:
+                eq(len(held), 7, "None only when full")
+            else:
+                if h in held:
+                    raise AssertionError("block %d handed out twice" % h)
+                held.append(h)
+        eq(s.num_used, len(held), "num_used at step %d" % step)

@@ -1,0 +1,78 @@
+"""What a slab costs on the heap: its blocks plus a constant, whatever num_blocks is."""
+
+import gc
+
+from mptest import eq, raises, slab
+
+
+def _heap_cost(block_size, num_blocks, **kw):
+    gc.collect()
+    before = gc.mem_free()
+    s = slab(block_size, num_blocks, **kw)
+    gc.collect()
+    cost = before - gc.mem_free()
+    del s
+    return cost
+
+
+def test_overhead_is_the_same_for_16_and_2048_blocks():
+    small = _heap_cost(4, 16) - 4 * 16  # 4-byte blocks: 2048 of them fit a 64K heap
+    large = _heap_cost(4, 2048) - 4 * 2048
+    print("overhead beyond the blocks: %d bytes at 16 blocks, %d at 2048" % (small, large))
+    eq(small, large, "overhead must not grow with num_blocks")
+    if small > 1024:
+        raise AssertionError("overhead %d bytes is more than a handful of fields" % small)
+
+
+def test_caller_buffer_costs_only_the_overhead():
+    buf = bytearray(16 * 512)
+    gc.collect()
+    before = gc.mem_free()
+    s = slab(16, 512, buffer=buf)
+    gc.collect()
+    cost = before - gc.mem_free()
+    if cost > 1024:
+        raise AssertionError("a slab over a caller buffer took %d bytes" % cost)
+    eq(s.num_free, 512, "")
+
+
+def test_checked_mode_costs_one_bit_per_block():
+    plain = _heap_cost(4, 2048)
+    checked = _heap_cost(4, 2048, checked=True)
+    extra = checked - plain
+    if not 2048 // 8 <= extra <= 2048 // 8 + 32:
+        raise AssertionError("checked mode took %d extra bytes for 2048 blocks" % extra)
+
+
+def test_a_slab_that_does_not_fit_fails_at_construction():
+    gc.collect()
+    too_big = gc.mem_free() + 4096
+    raises(MemoryError, slab, 16, too_big // 16)
+    s = slab(16, 64)  # and the heap is still usable
+    for _ in range(64):
+        if s.alloc() is None:
+            raise AssertionError("a slab that fitted ran out early")
+    eq(s.alloc(), None, "")
+
+
+def test_alloc_never_raises_memory_error_when_heap_is_exhausted():
+    import micropython
+
+    s = slab(16, 8)
+    hog = []
+    try:
+        while True:
+            hog.append(bytearray(256))
+    except MemoryError:
+        pass
+    micropython.heap_lock()
+    try:
+        for _ in range(8):
+            if s.alloc() is None:
+                raise AssertionError("slab lost a block with a full heap")
+        ok = s.alloc() is None
+    finally:
+        micropython.heap_unlock()
+    del hog
+    eq(ok, True, "ninth alloc")
+

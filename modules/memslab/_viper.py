@@ -1,0 +1,146 @@
+"""memslab viper engine: the hot path compiled to machine code.
+
+Importing this module is a SyntaxError on a port without a native emitter;
+memslab/__init__.py imports it under try and falls back to _python.py.
+
+The state lives in one small bytearray `st` shared with the Python side:
+32-bit words (see _layout.py) followed, in checked mode, by one bit per block.
+`alloc` and `free` are closures over `st`, so a call reads no attributes:
+the call itself is the cost. Both stay below closure_call's five-argument
+stack limit (closed-over variables count), so they never touch the heap.
+
+Viper ints are 64-bit on the x64 host and 32-bit on boards; every value kept
+here is a small non-negative int, and links are compared as uint so that a
+corrupted (negative on a board) link is caught by the same test.
+"""
+
+import micropython
+from micropython import const
+
+# Word indices in `st` (kept in step with _layout.py; viper cannot import names).
+_HEAD = const(0)
+_USED = const(1)
+_MAX = const(2)
+_N = const(3)
+_WPB = const(4)
+_WAIT = const(5)
+_LO = const(6)
+_HI = const(7)
+_BITS = const(32)  # byte offset of the checked-mode bitmap
+_POISON = const(0x5A5A5A5A)  # fits in 31 bits: reads the same on 32- and 64-bit viper
+
+
+@micropython.viper
+def build(st, buf, poison: bool):
+    """Thread every block onto the free list: block i links to i + 1, the last to n."""
+    s = ptr32(st)
+    b = ptr32(buf)
+    n = s[_N]
+    wpb = s[_WPB]
+    a = uint(ptr8(buf))
+    s[_LO] = a
+    s[_HI] = (a >> 16) >> 16  # two shifts: a 32-bit shift is undefined on 32-bit words
+    i = 0
+    while i < n:
+        o = i * wpb
+        b[o] = i + 1
+        if poison:
+            k = 1
+            while k < wpb:
+                b[o + k] = _POISON
+                k += 1
+        i += 1
+
+
+def make(slab, st, r, checked):
+    """Return the (alloc, free) pair for this slab."""
+    if checked:
+        return _checked(slab, st, r)
+
+    @micropython.viper
+    def alloc():
+        s = ptr32(st)
+        h = s[_HEAD]
+        n = s[_N]
+        if h == n:
+            return None
+        b = ptr32(uint(s[_LO]) | ((uint(s[_HI]) << 16) << 16))
+        nxt = b[h * s[_WPB]]
+        if uint(nxt) > uint(n):
+            return slab._corrupt(h, nxt)
+        s[_HEAD] = nxt
+        u = s[_USED] + 1
+        s[_USED] = u
+        if u > s[_MAX]:
+            s[_MAX] = u
+        return r[h]  # a range hands back the int object without allocating
+
+    @micropython.viper
+    def free(h):
+        s = ptr32(st)
+        i = int(h)
+        head = s[_HEAD]
+        if uint(i) >= uint(s[_N]) or i == head or s[_USED] == 0 or h is not r[i]:
+            return slab._reject(h)
+        if s[_WAIT]:
+            return slab._handoff(h)
+        b = ptr32(uint(s[_LO]) | ((uint(s[_HI]) << 16) << 16))
+        b[i * s[_WPB]] = head
+        s[_HEAD] = i
+        s[_USED] = s[_USED] - 1
+
+    return alloc, free
+
+
+def _checked(slab, st, r):
+    @micropython.viper
+    def alloc():
+        s = ptr32(st)
+        bits = ptr8(uint(ptr8(st)) + _BITS)
+        h = s[_HEAD]
+        n = s[_N]
+        if h == n:
+            return None
+        wpb = s[_WPB]
+        b = ptr32(uint(s[_LO]) | ((uint(s[_HI]) << 16) << 16))
+        o = h * wpb
+        nxt = b[o]
+        if uint(nxt) > uint(n):
+            return slab._corrupt(h, nxt)
+        if nxt < n and (bits[nxt >> 3] >> (nxt & 7)) & 1:
+            return slab._corrupt(h, nxt)
+        k = 1
+        while k < wpb:
+            if b[o + k] != _POISON:
+                return slab._poisoned(h, k * 4)
+            k += 1
+        bits[h >> 3] = bits[h >> 3] | (1 << (h & 7))
+        s[_HEAD] = nxt
+        u = s[_USED] + 1
+        s[_USED] = u
+        if u > s[_MAX]:
+            s[_MAX] = u
+        return r[h]
+
+    @micropython.viper
+    def free(h):
+        s = ptr32(st)
+        bits = ptr8(uint(ptr8(st)) + _BITS)
+        i = int(h)
+        if uint(i) >= uint(s[_N]) or h is not r[i] or (bits[i >> 3] >> (i & 7)) & 1 == 0:
+            return slab._reject(h)
+        if s[_WAIT]:
+            return slab._handoff(h)
+        bits[i >> 3] = bits[i >> 3] & (0xFF ^ (1 << (i & 7)))
+        wpb = s[_WPB]
+        b = ptr32(uint(s[_LO]) | ((uint(s[_HI]) << 16) << 16))
+        o = i * wpb
+        k = 1
+        while k < wpb:
+            b[o + k] = _POISON
+            k += 1
+        b[o] = s[_HEAD]
+        s[_HEAD] = i
+        s[_USED] = s[_USED] - 1
+
+    return alloc, free
