@@ -3,7 +3,8 @@
 
 A variant is where the package comes from and how big the heap is:
   src      modules/ as .py, the default heap
-  heap64k  modules/ as .py under `-X heapsize=64K` (a small board's heap)
+  heap64k  modules/ as .py under `-X heapsize=64K` (a small board's heap), for
+           the modules that carry the line `# memslab-test: small-heap`
 The item runs `micropython run.py <module> <test> <engine>`; on failure the
 MicroPython traceback is the pytest failure message.
 """
@@ -19,10 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 MP_DIR = ROOT / "host_tests" / "mp"
 MICROPYTHON = str(Path(sys.executable).with_name("micropython"))
 
-# name -> (package dir, extra micropython args, modules it runs)
+SMALL_HEAP = "# memslab-test: small-heap"
+
+# name -> (package dir, extra micropython args, which modules: "all" or "small-heap")
 VARIANTS = {
-    "src": (ROOT / "modules", [], None),
-    "heap64k": (ROOT / "modules", ["-X", "heapsize=64K"], {"test_core", "test_memory"}),
+    "src": (ROOT / "modules", [], "all"),
+    "heap64k": (ROOT / "modules", ["-X", "heapsize=64K"], "small-heap"),
 }
 
 
@@ -55,8 +58,9 @@ class MicroPythonFile(pytest.File):
             if not line.strip():
                 continue
             name, engine = line.split()
-            for variant, (lib, extra, only) in VARIANTS.items():
-                if only is not None and module not in only:
+            small_heap_ok = SMALL_HEAP in self.path.read_text()
+            for variant, (lib, extra, which) in VARIANTS.items():
+                if which == "small-heap" and not small_heap_ok:
                     continue
                 yield MicroPythonItem.from_parent(
                     self,

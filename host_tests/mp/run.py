@@ -9,16 +9,18 @@ Prints one "PASS"/"FAIL"/"SKIP" line per test and engine, a traceback under
 each failure, then "N passed, N failed"; exits with the failure count.
 """
 
+import os
 import sys
 
 import mptest
 
-MODULES = (
-    "test_core",
-    "test_errors",
-    "test_checked",
-    "test_memory",
-)
+
+def all_modules():
+    """Every test_*.py beside this file (cwd on the host and under `mpremote mount`)."""
+    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+    names = [f[:-3] for f in os.listdir(here) if f.startswith("test_") and f.endswith(".py")]
+    names.sort()
+    return names
 
 
 def tests_of(mod):
@@ -55,7 +57,7 @@ def main(argv):
             for engine in engines_of(mod, name):
                 print(name, engine)
         return 0
-    modules = [argv[0]] if argv else MODULES
+    modules = [argv[0]] if argv else all_modules()
     failed = passed = 0
     for modname in modules:
         mod = __import__(modname)

@@ -1,5 +1,6 @@
 """checked=True: one bit per block catches every double free and poisons free blocks.
 Both modes: a corrupted link is reported by alloc(), never handed out."""
+# memslab-test: small-heap
 
 from mptest import eq, raises, slab, state
 from memslab import SlabCorruptedError

@@ -1,4 +1,5 @@
 """Core behaviour of MemSlab on the engine under test (mptest.ENGINE)."""
+# memslab-test: small-heap
 
 import micropython
 import uctypes

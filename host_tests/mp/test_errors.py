@@ -1,4 +1,5 @@
 """Every bad input gets a clear error and leaves the slab exactly as it was."""
+# memslab-test: small-heap
 
 import mptest
 from mptest import eq, raises, slab, state

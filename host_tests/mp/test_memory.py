@@ -1,4 +1,5 @@
 """What a slab costs on the heap: its blocks plus a constant, whatever num_blocks is."""
+# memslab-test: small-heap
 
 import gc
 
