@@ -9,6 +9,7 @@ Prints one "PASS"/"FAIL"/"SKIP" line per test and engine, a traceback under
 each failure, then "N passed, N failed"; exits with the failure count.
 """
 
+import gc
 import os
 import sys
 
@@ -60,6 +61,7 @@ def main(argv):
     modules = [argv[0]] if argv else all_modules()
     failed = passed = 0
     for modname in modules:
+        gc.collect()  # compiling a test module on a small heap needs contiguous room
         mod = __import__(modname)
         names = [argv[1]] if len(argv) > 1 else tests_of(mod)
         for name in names:
