@@ -94,6 +94,7 @@ class MemSlab:
         self._views = None
         self._waiters = None
         alloc, free = engine_mod.make(self, st, range(num_blocks), checked)
+        self._free_raw = free  # unguarded: the waiter queue's fallback, run under the guard
         if threadsafe:
             alloc, free = _guarded(alloc, free)
         self.alloc = alloc
@@ -215,6 +216,8 @@ class MemSlab:
         raise SlabCorruptedError(msg)
 
     def _handoff(self, h):
+        # free(h) with waiters: h goes to the oldest alloc_async() waiter, not
+        # to the free list (num_used unchanged). Allocation-free: IRQ-safe.
         self._waiters.give(h)
 
     # -- helpers --
