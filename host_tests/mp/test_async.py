@@ -1,5 +1,4 @@
 """alloc_async: FIFO hand-off, timeouts, cancellation, wake-ups from outside the loop."""
-# memslab-test: small-heap
 
 import sys
 

@@ -94,7 +94,6 @@ class MemSlab:
         self._views = None
         self._waiters = None
         alloc, free = engine_mod.make(self, st, range(num_blocks), checked)
-        self._free_raw = free  # unguarded: the waiter queue's fallback, run under the guard
         if threadsafe:
             alloc, free = _guarded(alloc, free)
         self.alloc = alloc

@@ -52,7 +52,14 @@ class _Waiters:
     def __init__(self, slab):
         self.next = self
         self.prev = self
-        self._slab = slab
+        # give()'s fallback needs the engine's free() without the threadsafe
+        # guard (the free() that called give() already holds it, and the Unix
+        # lock does not nest). A second closure pair over the same state.
+        if slab.engine == "viper":
+            from . import _viper as engine
+        else:
+            from . import _python as engine
+        self._free_raw = engine.make(slab, slab._st, range(slab.num_blocks), slab.checked)[1]
 
     def take(self, h):
         # Reached when free() saw waiters but the last one left before give()
@@ -68,7 +75,7 @@ class _Waiters:
             # The raw engine free: when threadsafe, the guard is already held
             # by the free() that called us. It re-reads st[WAIT], so a waiter
             # that joined meanwhile still gets h.
-            self._slab._free_raw(h)
+            self._free_raw(h)
 
 
 class _Waiter:

@@ -1,0 +1,29 @@
+"""`import memslab` must not load asyncio; the first alloc_async() does."""
+# memslab-test: small-heap
+
+import sys
+
+from mptest import eq
+
+if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the Unix port
+    sys.path.append(".frozen")
+
+ANY_ENGINE = ("test_import_memslab_does_not_import_asyncio",)
+
+
+def test_import_memslab_does_not_import_asyncio():
+    names = [n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))]
+    saved = {n: sys.modules.pop(n) for n in names}  # earlier tests may have loaded them
+    try:
+        import memslab
+
+        eq([n for n in sys.modules if n.startswith("asyncio")], [], "after import memslab")
+        eq("memslab._async" in sys.modules, False, "memslab._async after import")
+        s = memslab.MemSlab(16, 1)
+        s.alloc()
+        s.alloc_async(0)  # creating the coroutine loads the glue (and asyncio)
+        eq("asyncio" in sys.modules, True, "asyncio after alloc_async()")
+    finally:
+        for n in [n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))]:
+            del sys.modules[n]
+        sys.modules.update(saved)
