@@ -1,5 +1,4 @@
 """`import memslab` must not load asyncio; the first alloc_async() does."""
-# memslab-test: small-heap
 
 import sys
 
