@@ -13,13 +13,13 @@ import sys
 if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio
     sys.path.append(".frozen")
 
-import _thread  # noqa: E402
-import asyncio  # noqa: E402
-import micropython  # noqa: E402
-import time  # noqa: E402
-from array import array  # noqa: E402
+import _thread
+import asyncio
+import time
+from array import array
 
-from memslab import MemSlab  # noqa: E402
+import micropython
+from memslab import MemSlab
 
 BLOCK = 32
 # Counters shared by the handler and the consumer: one writer per word.

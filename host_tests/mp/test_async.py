@@ -5,10 +5,10 @@ import sys
 if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the Unix port
     sys.path.append(".frozen")
 
-import asyncio  # noqa: E402
-import micropython  # noqa: E402
-import time  # noqa: E402
+import asyncio
+import time
 
+import micropython
 import mptest
 from mptest import eq, slab
 

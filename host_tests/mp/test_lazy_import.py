@@ -23,6 +23,8 @@ def test_import_memslab_does_not_import_asyncio():
         s.alloc_async(0)  # creating the coroutine loads the glue (and asyncio)
         eq("asyncio" in sys.modules, True, "asyncio after alloc_async()")
     finally:
-        for n in [n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))]:
+        for n in [
+            n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))
+        ]:
             del sys.modules[n]
         sys.modules.update(saved)

@@ -16,6 +16,7 @@ def _pipeline():
             sys.path.append(d)
     try:
         import _thread  # noqa: F401
+
         import pipeline
     except ImportError as e:
         raise SkipTest("pipeline needs the Unix port and the repo tree: %s" % e)

@@ -8,7 +8,7 @@ stamp. Afterwards every block must be free exactly once.
 import time
 
 import mptest
-from mptest import eq, slab
+from mptest import eq
 
 THREADS = 4
 ROUNDS = 3000

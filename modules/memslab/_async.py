@@ -26,7 +26,8 @@ from time import ticks_add, ticks_diff, ticks_ms
 _WAIT = 5  # word index of the waiter count in slab._sw (read by free())
 
 try:  # rp2, esp32: masks IRQs on this core, spin-locks the other core; nests
-    from machine import disable_irq as _enter, enable_irq as _exit
+    from machine import disable_irq as _enter
+    from machine import enable_irq as _exit
 except ImportError:
     try:  # Unix port: no IRQs; threads are excluded by a lock
         import _thread
