@@ -19,7 +19,7 @@ $(STAMP): requirements-dev.txt
 	touch $@
 
 demo: setup
-	MICROPYPATH=modules $(MICROPYTHON) boards/UNIX/demo.py
+	MICROPYPATH=.frozen:modules $(MICROPYTHON) boards/UNIX/demo.py
 
 test: setup $(TEST_DEPS)
 	$(VENV)/bin/pytest -q host_tests

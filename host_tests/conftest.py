@@ -31,7 +31,9 @@ VARIANTS = {
 
 def run_micropython(args, lib=ROOT / "modules", extra=(), timeout=120, cwd=MP_DIR):
     """Run the real micropython with `lib` and host_tests/mp on its path."""
-    env = dict(os.environ, MICROPYPATH="%s:%s" % (lib, MP_DIR))
+    # .frozen first: a MICROPYPATH replaces the default path, and the Unix port
+    # keeps its frozen asyncio and mip there.
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (lib, MP_DIR))
     return subprocess.run(
         [MICROPYTHON, *extra, *args],
         cwd=str(cwd),
