@@ -176,22 +176,6 @@ def test_bad_free_under_heap_lock_raises_the_right_type():
         raise AssertionError("double free under heap lock not detected")
 
 
-def test_dump_draws_blocks_and_chain():
-    s = slab(16, 4)
-    a = s.alloc()
-    s.alloc()
-    s.alloc()
-    s.free(a)  # free list: 0 -> 3 -> end
-    d = s.dump()
-    for part in ("4 blocks x 16 bytes", "[0:free->3]", "[1:used]", "[2:used]", "[3:free->end]"):
-        if part not in d:
-            raise AssertionError("dump lacks %r:\n%s" % (part, d))
-    if "head -> 0 -> 3 -> end" not in d:
-        raise AssertionError("dump lacks the chain:\n" + d)
-    if "MemSlab" not in repr(s):
-        raise AssertionError(repr(s))
-
-
 def test_single_block_and_minimum_block_size():
     s = slab(4, 1)
     h = s.alloc()

@@ -55,7 +55,14 @@ class MemSlab:
     """
 
     def __init__(
-        self, block_size, num_blocks, buffer=None, *, engine="auto", checked=False, threadsafe=False
+        self,
+        block_size,
+        num_blocks,
+        buffer=None,
+        *,
+        engine="auto",
+        checked=False,
+        threadsafe=False,
     ):
         _check_int("block_size", block_size)
         _check_int("num_blocks", num_blocks)
@@ -147,11 +154,15 @@ class MemSlab:
 
         return _async.alloc(self, timeout_ms)
 
-    def dump(self):
-        """A picture of the slab: each block used or free and the free-list chain."""
+    def dump(self, limit=48):
+        """A picture of the slab: each block used or free and the free-list chain.
+
+        Shows the first `limit` blocks and links (a 65,536-block picture helps
+        nobody and would not fit a board's heap). Allocates: not for IRQs.
+        """
         n = self.num_blocks
-        chain, problem = self._walk()
-        free = set(chain)
+        free = bytearray((n + 7) >> 3)  # one bit per block, only while drawing
+        chain, more, end = self._walk(free, limit)
         lines = [
             "MemSlab: %d blocks x %d bytes, engine=%s%s%s"
             % (
@@ -163,16 +174,22 @@ class MemSlab:
             ),
             "used %d  free %d  max_used %d" % (self.num_used, self.num_free, self.max_used),
         ]
-        cells = []
-        for i in range(n):
-            if i in free:
+        row = []
+        for i in range(min(n, limit)):
+            if (free[i >> 3] >> (i & 7)) & 1:
                 nxt = self._link(i)
-                cells.append("%d:free->%s" % (i, "end" if nxt == n else nxt))
+                row.append("[%d:free->%s]" % (i, "end" if nxt == n else nxt))
             else:
-                cells.append("%d:used" % i)
-        for k in range(0, n, 6):
-            lines.append("  " + "  ".join("[%s]" % c for c in cells[k : k + 6]))
-        lines.append("free list: head -> " + "".join("%d -> " % i for i in chain) + problem)
+                row.append("[%d:used]" % i)
+            if len(row) == 6 or i == min(n, limit) - 1:
+                lines.append("  " + "  ".join(row))
+                row = []
+        if n > limit:
+            lines.append("  ... %d more blocks" % (n - limit))
+        shown = "".join("%d -> " % i for i in chain)
+        if more:
+            shown += "... (%d more) -> " % more
+        lines.append("free list: head -> " + shown + end)
         return "\n".join(lines)
 
     def __repr__(self):
@@ -256,19 +273,31 @@ class MemSlab:
         o = i * self.block_size
         return int.from_bytes(bytes(self.buffer[o : o + 4]), "little")
 
-    def _walk(self):
-        """The free list as a list of indices, and how it ends."""
+    def _walk(self, free, limit):
+        """Follow the free list, marking each block in the bitmap `free`.
+
+        Returns the first `limit` indices, how many more there are, and how
+        the list ends ("end", or what is corrupt about it).
+        """
         n = self.num_blocks
         chain = []
+        count = 0
         i = self._sw[_HEAD]
         while i != n:
             if not 0 <= i < n:
-                return chain, "%d (corrupt link!)" % i
-            if len(chain) >= self.num_free:
-                return chain, "%d ... (more links than free blocks: corrupt!)" % i
-            chain.append(i)
+                return chain, count - len(chain), "%d (corrupt link!)" % i
+            if count >= self.num_free:
+                return (
+                    chain,
+                    count - len(chain),
+                    "%d ... (more links than free blocks: corrupt!)" % i,
+                )
+            free[i >> 3] |= 1 << (i & 7)
+            if count < limit:
+                chain.append(i)
+            count += 1
             i = self._link(i)
-        return chain, "end"
+        return chain, count - len(chain), "end"
 
 
 # Raised instead when the heap is locked (hard IRQ): same type, no formatting.
