@@ -5,6 +5,8 @@ A variant is where the package comes from and how big the heap is:
   src      modules/ as .py, the default heap
   heap64k  modules/ as .py under `-X heapsize=64K` (a small board's heap), for
            the modules that carry the line `# memslab-test: small-heap`
+  mpy      firmware/UNIX/lib, the x64 .mpy build (`make firmware-UNIX`, which
+           `make test` runs first); fails, not skips, when the build is missing
 The item runs `micropython run.py <module> <test> <engine>`; on failure the
 MicroPython traceback is the pytest failure message.
 """
@@ -26,6 +28,7 @@ SMALL_HEAP = "# memslab-test: small-heap"
 VARIANTS = {
     "src": (ROOT / "modules", [], "all"),
     "heap64k": (ROOT / "modules", ["-X", "heapsize=64K"], "small-heap"),
+    "mpy": (ROOT / "firmware" / "UNIX" / "lib", [], "all"),
 }
 
 

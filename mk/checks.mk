@@ -1,0 +1,19 @@
+# Static checks, both prerequisites of `make test`:
+#   lint       ruff check over the package, tests, board code and tools
+#   typecheck  pyright on modules/ and each board's code against that board's
+#              micropython-*-stubs (installed into typings/<BOARD>/ by tools/typecheck.py)
+#   format-check  ruff format --check (not part of `make test` yet)
+LINT_DIRS := modules host_tests boards tools
+
+.PHONY: lint typecheck format-check
+
+TEST_DEPS += lint typecheck
+
+lint: setup
+	$(VENV)/bin/ruff check $(LINT_DIRS)
+
+format-check: setup
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
+
+typecheck: setup
+	$(PY) tools/typecheck.py
