@@ -3,6 +3,7 @@ that board's arch and the mpy version the firmware expects. (That the x64 build
 imports and passes the whole MicroPython-side suite is the `mpy` variant of the
 host_tests/mp items, see conftest.py.)"""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,23 @@ def test_unix_viper_mpy_matches_the_host_micropython():
     head = (lib / "_viper.mpy").read_bytes()[:3]
     version, sub, arch = host_mpy()
     assert (head[1], head[2] & 3, head[2] >> 2) == (version, sub, arch)
+
+
+def test_footprint_script(tmp_path):
+    out = tmp_path / "footprint.json"
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "footprint.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "| UNIX (x64) |" in r.stdout
+    data = json.loads(out.read_text())
+    assert set(data["mpy_bytes"]) == set(boards.board_names())
+    unix = data["mpy_bytes"]["UNIX"]
+    assert sorted(unix) == [s + ".mpy" for s in SRCS]
+    assert all(isinstance(v, int) and v > 0 for v in unix.values())
+    heap = data["import_heap_bytes"]
+    assert heap["py"]["kept"] > 0 and heap["mpy"]["kept"] > 0
+    # compiling from source needs transient RAM that loading a .mpy does not
+    assert heap["mpy"]["peak"] < heap["py"]["peak"]

@@ -47,5 +47,6 @@ test-board: deploy
 	$(PY) tools/boards.py test-board --port $(PORT) $(TESTS)
 
 # .mpy size per board and the heap `import memslab` costs (.py vs .mpy) on the Unix port.
-footprint: firmware
+# Compiles into a scratch folder itself: it does not need `make firmware` to succeed.
+footprint: setup
 	$(PY) tools/footprint.py
