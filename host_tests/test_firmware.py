@@ -20,11 +20,8 @@ ARCHS = ["", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", 
 ARCHS += ["xtensa", "xtensawin", "rv32imc", "rv64imc"]
 SRCS = sorted(p.stem for p in (ROOT / "modules" / "memslab").glob("*.py"))
 SMALL_INT_BITS_32BIT = 31
-
-# The one known build failure (report of issue 4): _viper.py stores the constant
-# 0x5A5A5A5A through a ptr32; with 31-bit small ints (every 32-bit board) that
-# constant is a big-int object and viper refuses to compile the function.
-KNOWN_32BIT_VIPER_ERROR = "ViperTypeError: can't store 'object'"
+# Every constant stored through a viper pointer must be a small int on 31-bit
+# boards (a 0x5A5A5A5A poison once broke every 32-bit build: it is a big int there).
 
 
 def host_mpy():
@@ -61,9 +58,6 @@ def test_firmware_build(board):
             assert arch == 0, "%s.mpy has native code" % name  # portable bytecode
         if conf["ARCH"] != "x64":
             assert bits <= SMALL_INT_BITS_32BIT
-    known = KNOWN_32BIT_VIPER_ERROR in r.stderr and conf["ARCH"] != "x64"
-    if r.returncode != 0 and known and built == [s for s in SRCS if s != "_viper"]:
-        pytest.xfail("_viper.py does not compile for 32-bit boards: " + KNOWN_32BIT_VIPER_ERROR)
     assert r.returncode == 0, r.stdout + r.stderr
     assert built == SRCS
 

@@ -49,7 +49,7 @@ def test_checked_poisons_free_blocks_and_reports_write_after_free():
     s = slab(16, 3, checked=True)
     h = s.alloc()
     s.free(h)
-    eq(bytes(s.buffer[h * 16 + 4 : h * 16 + 16]), b"\x5a" * 12, "poison after free")
+    eq(bytes(s.buffer[h * 16 + 4 : h * 16 + 16]), b"\x3a" * 12, "poison after free")
     s.buffer[h * 16 + 9] = 0  # write after free
     before = state(s)
     e = raises(SlabCorruptedError, s.alloc)

@@ -17,9 +17,9 @@ import uctypes
 
 from . import _python
 
-try:  # a viper decorator is a SyntaxError on a port without a native emitter
-    from . import _viper
-except (SyntaxError, ImportError):
+try:  # a viper decorator is a SyntaxError on a port without a native emitter,
+    from . import _viper  # a viper type rule a ViperTypeError (not a SyntaxError)
+except Exception:  # noqa: BLE001 - any failure here means: use the Python engine
     _viper = None
 
 __version__ = "0.1.0"
@@ -225,7 +225,7 @@ class MemSlab:
 
     def _poisoned(self, h, offset):
         try:
-            msg = "block %d was written after it was freed (byte %d lost the 0x5A poison)"
+            msg = "block %d was written after it was freed (byte %d lost the 0x3A poison)"
             msg = msg % (h, offset)
         except MemoryError:
             raise _LOCKED[SlabCorruptedError]
