@@ -81,7 +81,13 @@ class MicroPythonFile(pytest.File):
 class MicroPythonItem(pytest.Item):
     def __init__(self, *, module, test, engine, lib, extra, **kw):
         super().__init__(**kw)
-        self.module, self.test, self.engine, self.lib, self.extra = module, test, engine, lib, extra
+        self.module, self.test, self.engine, self.lib, self.extra = (
+            module,
+            test,
+            engine,
+            lib,
+            extra,
+        )
 
     def runtest(self):
         r = run_micropython(

@@ -15,10 +15,10 @@ alloc()/free() halfway (the scheduler never runs inside native code).
 """
 
 import asyncio
-from array import array
-
 import micropython
+from array import array
 from machine import ADC, Pin, Timer
+
 from memslab import MemSlab
 
 try:  # tracebacks from a callback need it; the function is missing on some ports

@@ -15,10 +15,10 @@ on rp2 it brackets alloc/free with machine.disable_irq()/enable_irq().
 """
 
 import asyncio
-from array import array
-
 import micropython
+from array import array
 from machine import ADC, Timer
+
 from memslab import MemSlab
 
 try:  # tracebacks from an IRQ need it; the function is missing on some ports

@@ -14,7 +14,10 @@ for text in (b"hello", b"slab", b"world", b"!"):
 
 slab.free(packets[1])
 slab.free(packets[3])
-print("freed blocks %d and %d (the free list now starts at %d)" % (packets[1], packets[3], packets[3]))
+print(
+    "freed blocks %d and %d (the free list now starts at %d)"
+    % (packets[1], packets[3], packets[3])
+)
 print()
 print(slab.dump())
 print()

@@ -15,10 +15,10 @@ if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio
 
 import _thread
 import asyncio
+import micropython
 import time
 from array import array
 
-import micropython
 from memslab import MemSlab
 
 BLOCK = 32

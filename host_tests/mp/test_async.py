@@ -6,9 +6,9 @@ if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the U
     sys.path.append(".frozen")
 
 import asyncio
+import micropython
 import time
 
-import micropython
 import mptest
 from mptest import eq, slab
 

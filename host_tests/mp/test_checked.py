@@ -2,8 +2,8 @@
 Both modes: a corrupted link is reported by alloc(), never handed out."""
 # memslab-test: small-heap
 
-from mptest import eq, raises, slab, state
 from memslab import SlabCorruptedError
+from mptest import eq, raises, slab, state
 
 
 def _poke_word(s, h, k, value):

@@ -2,8 +2,8 @@
 # memslab-test: small-heap
 
 import mptest
-from mptest import eq, raises, slab, state
 from memslab import MemSlab
+from mptest import eq, raises, slab, state
 
 
 def _ctor(*args, **kw):

@@ -12,6 +12,7 @@ if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the U
     sys.path.append(".frozen")
 
 import micropython
+
 from mptest import eq, slab
 
 MODES = (

@@ -78,4 +78,3 @@ def test_alloc_never_raises_memory_error_when_heap_is_exhausted():
         micropython.heap_unlock()
     del hog
     eq(ok, True, "ninth alloc")
-
