@@ -1,0 +1,235 @@
+"""Model-based randomized tests: hypothesis drives a real `micropython` process.
+
+One persistent `micropython model_driver.py` per test (engine x mode); each
+hypothesis example starts a fresh slab in it and runs a sequence of ops:
+alloc, free of an owned block, bad frees (wrong type, out of range, already
+free: in default mode only the kinds it promises to catch, in checked mode any
+free or never-allocated block), writes into owned blocks, reads of any block,
+reset_max and alloc_async (timeout 0, and a short timeout on a full slab).
+Every result, exception type and counter is compared with a plain Python
+model of the LIFO free stack, and every read with a byte-exact model of the
+buffer (a free block's first word is its link; checked mode poisons the rest).
+
+MEMSLAB_MODEL_EXAMPLES (default 150) sets the examples per test; each is up to
+MEMSLAB_MODEL_STEPS (default 60) ops. The totals go to results/model_counts.txt.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MP_DIR = ROOT / "host_tests" / "mp"
+MICROPYTHON = str(Path(sys.executable).with_name("micropython"))
+EXAMPLES = int(os.environ.get("MEMSLAB_MODEL_EXAMPLES", "150"))
+STEPS = int(os.environ.get("MEMSLAB_MODEL_STEPS", "60"))
+POISON = 0x3A
+
+
+def engines():
+    r = subprocess.run(
+        [MICROPYTHON, "-c", "from memslab import _viper"],
+        env=dict(os.environ, MICROPYPATH=".frozen:%s" % (ROOT / "modules")),
+        capture_output=True,
+    )
+    return ["python", "viper"] if r.returncode == 0 else ["python"]
+
+
+class Driver:
+    """A persistent micropython running model_driver.py; one JSON line each way."""
+
+    def __init__(self):
+        env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (ROOT / "modules", MP_DIR))
+        self.p = subprocess.Popen(
+            [MICROPYTHON, "model_driver.py"],
+            cwd=str(MP_DIR),
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self.ops = 0
+
+    def __call__(self, *op):
+        self.p.stdin.write(json.dumps(op) + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            raise AssertionError("micropython died on %r:\n%s" % (op, self.p.stderr.read()))
+        self.ops += 1
+        return json.loads(line)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=10)
+
+
+COUNTS = {}
+
+
+def record(key, sequences, ops):
+    COUNTS[key] = (sequences, ops)
+    out = ROOT / "results"
+    out.mkdir(exist_ok=True)
+    total_s = sum(s for s, _ in COUNTS.values())
+    total_o = sum(o for _, o in COUNTS.values())
+    lines = ["%s: %d sequences, %d ops" % (k, s, o) for k, (s, o) in sorted(COUNTS.items())]
+    lines.append("total: %d sequences, %d ops" % (total_s, total_o))
+    (out / "model_counts.txt").write_text("\n".join(lines) + "\n")
+
+
+def make_machine(drv, engine, checked, stats):
+    class SlabMachine(RuleBasedStateMachine):
+        @initialize(bs=st.sampled_from([4, 8, 12, 16, 32]), n=st.integers(1, 9))
+        def new(self, bs, n):
+            stats["sequences"] += 1
+            self.n, self.bs = n, bs
+            got = drv("new", engine, bs, n, checked)
+            assert got[0] == engine and got[1] is None, got
+            self.free = list(range(n - 1, -1, -1))  # top of the stack (end) = list head
+            self.owned = []
+            self.used = self.maxu = 0
+            self.mem = []
+            for i in range(n):
+                b = bytearray((POISON if checked else 0,) * bs)
+                b[0:4] = (i + 1).to_bytes(4, "little")
+                self.mem.append(b)
+
+        def check(self, got, result, exc=None):
+            want = [result, exc, self.used, self.n - self.used, self.maxu]
+            if exc == "SlabCorruptedError":
+                got = [None] + got[1:]
+                want[0] = None
+            assert got == want, "got %r, model says %r" % (got, want)
+
+        def do_alloc(self, op):
+            if self.free:
+                h = self.free.pop()
+                self.owned.append(h)
+                self.used += 1
+                self.maxu = max(self.maxu, self.used)
+            else:
+                h = None
+            self.check(drv(*op), h)
+
+        @rule()
+        def alloc(self):
+            self.do_alloc(("alloc",))
+
+        @rule()
+        def alloc_async_now(self):
+            self.do_alloc(("async", 0))
+
+        @precondition(lambda self: self.free)
+        @rule()
+        def alloc_async_available(self):
+            self.do_alloc(("async", 50))
+
+        @precondition(lambda self: not self.free)
+        @rule(t=st.sampled_from([1, 3]))
+        def alloc_async_full_times_out(self, t):
+            self.check(drv("async", t), None)
+
+        @precondition(lambda self: self.owned)
+        @rule(k=st.integers(0, 10**6))
+        def free_owned(self, k):
+            h = self.owned.pop(k % len(self.owned))
+            self.mem[h][0:4] = (self.free[-1] if self.free else self.n).to_bytes(4, "little")
+            if checked:
+                self.mem[h][4:] = bytes((POISON,)) * (self.bs - 4)
+            self.free.append(h)
+            self.used -= 1
+            self.check(drv("free", "int", h), None)
+
+        @rule(
+            kv=st.sampled_from(
+                [("none", None), ("str", "1"), ("str", "x"), ("float", 0.0), ("float", 1.0)]
+                + [("bool", False), ("bool", True)]
+            )
+        )
+        def free_wrong_type(self, kv):
+            self.check(drv("free", kv[0], kv[1]), None, "TypeError")
+
+        @rule(k=st.integers(0, 5), which=st.integers(0, 5))
+        def free_out_of_range(self, k, which):
+            v = [-1, self.n, self.n + k, 2**31, -(2**31) - k, 2**64 + k][which]
+            kind = "int" if -(2**30) < v < 2**30 else "big"
+            self.check(drv("free", kind, str(v) if kind == "big" else v), None, "ValueError")
+
+        def free_kinds_caught(self):
+            if checked:
+                return list(self.free)  # every free block, allocated before or never
+            if self.used == 0:
+                return list(self.free)
+            return [self.free[-1]] if self.free else []  # the head only
+
+        @precondition(lambda self: self.free_kinds_caught())
+        @rule(k=st.integers(0, 10**6))
+        def free_already_free(self, k):
+            cands = self.free_kinds_caught()
+            self.check(drv("free", "int", cands[k % len(cands)]), None, "ValueError")
+
+        @precondition(lambda self: self.owned)
+        @rule(k=st.integers(0, 10**6), data=st.binary(min_size=1, max_size=32))
+        def write(self, k, data):
+            h = self.owned[k % len(self.owned)]
+            data = data[: self.bs]
+            self.mem[h][: len(data)] = data
+            self.check(drv("write", h, data.hex()), None)
+
+        @rule(k=st.integers(0, 10**6))
+        def read(self, k):
+            h = k % self.n
+            self.check(drv("read", h), self.mem[h].hex())
+
+        @rule()
+        def reset_max(self):
+            self.maxu = self.used
+            self.check(drv("reset_max"), None)
+
+        def teardown(self):
+            if hasattr(self, "n"):  # every block's bytes, once per sequence
+                for h in range(self.n):
+                    self.check(drv("read", h), self.mem[h].hex())
+
+    return SlabMachine
+
+
+@pytest.mark.parametrize("checked", [False, True], ids=["default", "checked"])
+@pytest.mark.parametrize("engine", engines())
+def test_model(engine, checked):
+    drv = Driver()
+    stats = {"sequences": 0}
+    try:
+        machine = make_machine(drv, engine, checked, stats)
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=EXAMPLES,
+                stateful_step_count=STEPS,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    finally:
+        drv.close()
+    key = "%s-%s" % (engine, "checked" if checked else "default")
+    record(key, stats["sequences"], drv.ops)
+    print("%s: %d sequences, %d ops" % (key, stats["sequences"], drv.ops))
+    assert drv.ops >= EXAMPLES * 10, "too few ops ran: %d" % drv.ops
