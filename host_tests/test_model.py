@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -233,3 +233,123 @@ def test_model(engine, checked):
     record(key, stats["sequences"], drv.ops)
     print("%s: %d sequences, %d ops" % (key, stats["sequences"], drv.ops))
     assert drv.ops >= EXAMPLES * 10, "too few ops ran: %d" % drv.ops
+
+
+# -- a corrupted free list: never a wrong block ------------------------------------
+
+LINK_KINDS = ["above", "negative", "end", "owned", "free", "self"]
+
+
+@pytest.mark.parametrize("checked", [False, True], ids=["default", "checked"])
+@pytest.mark.parametrize("engine", engines())
+def test_corrupted_link_never_hands_out_a_wrong_block(engine, checked):
+    """Build a random state, overwrite one free block's link (through slab.buffer) with
+    a random value, then alloc() until None or an error, the owner writing into
+    each block it gets (as owners do). Every alloc() must raise SlabCorruptedError
+    naming a block with the counters unchanged, or return an in-range block that
+    nobody owns. Both modes catch a link outside 0..N. Default mode cannot tell
+    a link to an owned or another free block from a good one (cycles, aliasing):
+    there it may hand out an owned block, which is only counted; checked mode
+    must never (except the self-link hole, test_checked_self_link_bug)."""
+    drv = Driver()
+    seen = {k: [0, 0, 0] for k in LINK_KINDS}  # runs, detected, owned handed out
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        n=st.integers(2, 9),
+        bs=st.sampled_from([4, 8, 16]),
+        script=st.lists(st.integers(0, 10**6), max_size=24),
+        victim=st.integers(0, 10**6),
+        kind=st.sampled_from(LINK_KINDS),
+        raw=st.integers(0, 2**32 - 1),
+        owner_words=st.lists(st.integers(0, 2**32 - 1), min_size=12, max_size=12),
+    )
+    def run(n, bs, script, victim, kind, raw, owner_words):
+        # checked mode's self-link hole (test_checked_self_link_bug): there the
+        # owner must not write its first word, or the block comes back twice
+        owner_writes = not (checked and kind == "self")
+        assert drv("new", engine, bs, n, checked)[1] is None
+        free = list(range(n - 1, -1, -1))
+        owned = []
+        for k in script:  # even: alloc, odd: free the k-th owned block
+            if k % 2 == 0 and free:
+                owned.append(free.pop())
+                assert drv("alloc")[0] == owned[-1]
+            elif owned:
+                h = owned.pop(k % len(owned))
+                free.append(h)
+                assert drv("free", "int", h)[1] is None
+        if not free:
+            h = owned.pop()
+            free.append(h)
+            assert drv("free", "int", h)[1] is None
+        v = free[victim % len(free)]
+        link = {
+            "above": n + 1 + raw % (2**31 - n - 1),
+            "negative": -1 - raw % 2**31,
+            "end": n,
+            "owned": owned[raw % len(owned)] if owned else n + 1,
+            "free": free[raw % len(free)],
+            "self": v,
+        }[kind]
+        drv("poke", v, link)
+        seen[kind][0] += 1
+        for i in range(n + 2):
+            before = drv("read", 0)[2:]
+            res, exc, *counters = drv("alloc")
+            if exc is not None:
+                assert exc == "SlabCorruptedError", exc
+                assert res.startswith("free block "), res
+                assert counters == before, (counters, before)
+                seen[kind][1] += 1
+                return
+            if res is None:
+                break
+            assert 0 <= res < n, res
+            if res in owned:
+                seen[kind][2] += 1
+                assert not checked, "checked mode handed out owned block %d" % res
+                assert kind in ("owned", "free", "self"), (kind, res)
+                return
+            owned.append(res)
+            if owner_writes:
+                drv("write", res, owner_words[i % 12].to_bytes(4, "little").hex())
+        # v is on the chain, so an out-of-range link must have been reached
+        assert kind not in ("above", "negative"), "link %d of block %d never reported" % (link, v)
+
+    try:
+        run()
+    finally:
+        drv.close()
+    print("%s-%s corruption [runs, detected, owned handed out]: %r" % (engine, checked, seen))
+    for k in ("above", "negative"):  # both modes: always detected
+        assert seen[k][0] == 0 or seen[k][1] == seen[k][0], (k, seen[k])
+    if checked:
+        assert all(x[2] == 0 for x in seen.values()), seen
+        for k in ("above", "negative", "owned"):
+            assert seen[k][1] > 0 or seen[k][0] == 0, (k, seen)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: checked mode accepts a free block linking to itself")
+@pytest.mark.parametrize("engine", engines())
+def test_checked_self_link_bug(engine):
+    """A stray write makes free block 0 link to itself. checked alloc() validates the
+    link target only against allocated blocks *before* marking h allocated, so the
+    self-link passes and the head stays on block 0, now owned. When the owner then
+    writes a free index (or N) into its first word, the next alloc() hands block 0
+    out again: two owners in checked mode."""
+    drv = Driver()
+    try:
+        drv("new", engine, 16, 4, True)
+        drv("poke", 0, 0)
+        a = drv("alloc")[0]
+        drv("write", a, (2).to_bytes(4, "little").hex())
+        res, exc, *_ = drv("alloc")
+    finally:
+        drv.close()
+    assert exc == "SlabCorruptedError" or res != a, "block %r handed out twice" % a

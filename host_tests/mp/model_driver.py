@@ -11,6 +11,7 @@ Not a test module (no test_ prefix): test_model.py starts one persistent
     ["reset_max"]
     ["async", timeout_ms]   asyncio.run(slab.alloc_async(timeout_ms))
     ["poke", h, value]      write a 32-bit LE word at the start of block h (raw, via slab.buffer)
+    ["pokeb", offset, hex]  write raw bytes at a byte offset of slab.buffer
 
 and reads back one JSON line per op: [result, exception type name or null,
 num_used, num_free, max_used].
@@ -62,6 +63,10 @@ def handle(op):
     if name == "poke":
         o = op[1] * slab.block_size
         slab.buffer[o : o + 4] = (op[2] & 0xFFFFFFFF).to_bytes(4, "little")
+        return None
+    if name == "pokeb":
+        data = unhexlify(op[2])
+        slab.buffer[op[1] : op[1] + len(data)] = data
         return None
     raise ValueError("unknown op %r" % (name,))
 
