@@ -326,7 +326,9 @@ def test_corrupted_link_never_hands_out_a_wrong_block(engine, checked):
         run()
     finally:
         drv.close()
-    print("%s-%s corruption [runs, detected, owned handed out]: %r" % (engine, checked, seen))
+    key = "corrupt-%s-%s" % (engine, "checked" if checked else "default")
+    record(key, sum(x[0] for x in seen.values()), drv.ops)
+    print("%s [runs, detected, owned handed out]: %r" % (key, seen))
     for k in ("above", "negative"):  # both modes: always detected
         assert seen[k][0] == 0 or seen[k][1] == seen[k][0], (k, seen[k])
     if checked:
