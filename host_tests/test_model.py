@@ -337,14 +337,12 @@ def test_corrupted_link_never_hands_out_a_wrong_block(engine, checked):
             assert seen[k][1] > 0 or seen[k][0] == 0, (k, seen)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: checked mode accepts a free block linking to itself")
 @pytest.mark.parametrize("engine", engines())
-def test_checked_self_link_bug(engine):
-    """A stray write makes free block 0 link to itself. checked alloc() validates the
-    link target only against allocated blocks *before* marking h allocated, so the
-    self-link passes and the head stays on block 0, now owned. When the owner then
-    writes a free index (or N) into its first word, the next alloc() hands block 0
-    out again: two owners in checked mode."""
+def test_checked_self_link_is_caught(engine):
+    """A stray write makes free block 0 link to itself. checked alloc() once validated
+    the link target only against allocated blocks *before* marking h allocated, so the
+    self-link passed, the head stayed on block 0, now owned, and a later alloc() handed
+    block 0 out again: two owners in checked mode. Now the self-link is refused."""
     drv = Driver()
     try:
         drv("new", engine, 16, 4, True)

@@ -50,7 +50,7 @@ def make(slab, st, r, checked):
         if h == s[_N]:
             return None
         nxt = b[h * wpb]
-        if nxt < 0 or nxt > s[_N]:
+        if nxt < 0 or nxt > s[_N] or nxt == h:  # out of range, or a self-link
             return slab._corrupt(h, nxt)
         s[_HEAD] = nxt
         u = s[_USED] + 1
@@ -79,7 +79,12 @@ def _checked(slab, s, b, bits, wpb):
             return None
         o = h * wpb
         nxt = b[o]
-        if nxt < 0 or nxt > n or (nxt < n and (bits[_BITS + (nxt >> 3)] >> (nxt & 7)) & 1):
+        if (
+            nxt < 0
+            or nxt > n
+            or nxt == h  # a self-link: h is not yet marked allocated
+            or (nxt < n and (bits[_BITS + (nxt >> 3)] >> (nxt & 7)) & 1)
+        ):
             return slab._corrupt(h, nxt)
         for k in range(1, wpb):
             if b[o + k] != _POISON:

@@ -66,7 +66,7 @@ def make(slab, st, r, checked):
             return None
         b = ptr32(uint(s[_LO]) | ((uint(s[_HI]) << 16) << 16))
         nxt = b[h * s[_WPB]]
-        if uint(nxt) > uint(n):
+        if uint(nxt) > uint(n) or nxt == h:  # out of range, or a self-link (aliasing)
             return slab._corrupt(h, nxt)
         s[_HEAD] = nxt
         u = s[_USED] + 1
@@ -107,7 +107,7 @@ def _checked(slab, st, r):
         nxt = b[o]
         if uint(nxt) > uint(n):
             return slab._corrupt(h, nxt)
-        if nxt < n and (bits[nxt >> 3] >> (nxt & 7)) & 1:
+        if nxt == h or (nxt < n and (bits[nxt >> 3] >> (nxt & 7)) & 1):  # h is not yet marked
             return slab._corrupt(h, nxt)
         k = 1
         while k < wpb:
