@@ -140,16 +140,16 @@ in MicroPython is not a `ValueError`), while `MemSlab(16, 2**70)` gets a
 | a link to an allocated block | no (hands the block out twice) | yes |
 | a cycle among free blocks | no | yes, when it reaches an allocated block |
 | a write into a free block's bytes 4.. (use after free) | no | yes: poison 0x3A checked at `alloc()` |
-| a free block linking to **itself** | no | **no** if the new owner then writes a free index or N into its first word (see below) |
+| a free block linking to **itself** | yes, at `alloc()` | yes |
 | memory | 32 bytes of state | + 1 bit per block |
 
 `host_tests/test_model.py::test_corrupted_link_never_hands_out_a_wrong_block`
 overwrites random links through `slab.buffer` and checks this table:
 both modes always report out-of-range links; default mode sometimes hands out
 an owned block after an in-range corruption (counted, expected); checked mode
-never does, except the self-link case, pinned by the strict xfail
-`test_checked_self_link_bug` (checked `alloc()` tests the link target against
-the allocated bits before marking `h` allocated, so `h -> h` passes once).
+never does. It found that a self-link (`h -> h`) slipped through checked mode
+(the link target was tested before `h` was marked allocated) and two owners
+got one block; fixed in 4939ea6, pinned by `test_checked_self_link_is_caught`.
 
 Cost, measured in one run on the Unix port (x64), best of 3 x 20,000
 `free(alloc())` pairs, ns per pair (block size matters in checked mode:

@@ -250,7 +250,7 @@ def test_corrupted_link_never_hands_out_a_wrong_block(engine, checked):
     nobody owns. Both modes catch a link outside 0..N. Default mode cannot tell
     a link to an owned or another free block from a good one (cycles, aliasing):
     there it may hand out an owned block, which is only counted; checked mode
-    must never (except the self-link hole, test_checked_self_link_bug)."""
+    must never. A self-link is refused in both modes (test_checked_self_link_is_caught)."""
     drv = Driver()
     seen = {k: [0, 0, 0] for k in LINK_KINDS}  # runs, detected, owned handed out
 
@@ -270,9 +270,6 @@ def test_corrupted_link_never_hands_out_a_wrong_block(engine, checked):
         owner_words=st.lists(st.integers(0, 2**32 - 1), min_size=12, max_size=12),
     )
     def run(n, bs, script, victim, kind, raw, owner_words):
-        # checked mode's self-link hole (test_checked_self_link_bug): there the
-        # owner must not write its first word, or the block comes back twice
-        owner_writes = not (checked and kind == "self")
         assert drv("new", engine, bs, n, checked)[1] is None
         free = list(range(n - 1, -1, -1))
         owned = []
@@ -314,13 +311,15 @@ def test_corrupted_link_never_hands_out_a_wrong_block(engine, checked):
             if res in owned:
                 seen[kind][2] += 1
                 assert not checked, "checked mode handed out owned block %d" % res
-                assert kind in ("owned", "free", "self"), (kind, res)
+                assert kind in ("owned", "free"), (kind, res)
                 return
             owned.append(res)
-            if owner_writes:
-                drv("write", res, owner_words[i % 12].to_bytes(4, "little").hex())
-        # v is on the chain, so an out-of-range link must have been reached
-        assert kind not in ("above", "negative"), "link %d of block %d never reported" % (link, v)
+            drv("write", res, owner_words[i % 12].to_bytes(4, "little").hex())
+        # v is on the chain, so an out-of-range or self link must have been reached
+        assert kind not in ("above", "negative", "self"), "link %d of block %d never reported" % (
+            link,
+            v,
+        )
 
     try:
         run()
@@ -329,7 +328,7 @@ def test_corrupted_link_never_hands_out_a_wrong_block(engine, checked):
     key = "corrupt-%s-%s" % (engine, "checked" if checked else "default")
     record(key, sum(x[0] for x in seen.values()), drv.ops)
     print("%s [runs, detected, owned handed out]: %r" % (key, seen))
-    for k in ("above", "negative"):  # both modes: always detected
+    for k in ("above", "negative", "self"):  # both modes: always detected
         assert seen[k][0] == 0 or seen[k][1] == seen[k][0], (k, seen[k])
     if checked:
         assert all(x[2] == 0 for x in seen.values()), seen
