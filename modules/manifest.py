@@ -1,4 +1,4 @@
-# Freeze memslab into a MicroPython firmware image (see docs/readme-install.md).
+# Freeze memslab into a MicroPython firmware image (see README.md, "Installing on a board").
 # From the port directory of a MicroPython checkout:
 #   make BOARD=RPI_PICO FROZEN_MANIFEST=/path/to/my_manifest.py
 # with my_manifest.py holding
