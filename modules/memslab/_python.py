@@ -6,15 +6,18 @@ allocated. The layout and the checks are those of _viper.py, line for line.
 """
 
 import uctypes
+from micropython import const
 
-_HEAD = 0
-_USED = 1
-_MAX = 2
-_N = 3
-_WPB = 4
-_WAIT = 5
-_BITS = 32  # byte offset of the checked-mode bitmap in `st`
-_POISON = 0x3A3A3A3A  # same pattern as _viper.py: bytes 0x3A, below 2**30
+# const(): the compiler folds these into the bytecode; a plain module-level
+# name would be a dictionary lookup on every use in the hot path.
+_HEAD = const(0)
+_USED = const(1)
+_MAX = const(2)
+_N = const(3)
+_WPB = const(4)
+_WAIT = const(5)
+_BITS = const(32)  # byte offset of the checked-mode bitmap in `st`
+_POISON = const(0x3A3A3A3A)  # same pattern as _viper.py: bytes 0x3A, below 2**30
 
 
 def words(buf, count):
@@ -38,19 +41,26 @@ def build(st, buf, poison):
 
 
 def make(slab, st, r, checked):
-    """Return the (alloc, free) pair for this slab (`r` is unused: ints box for free)."""
+    """Return the (alloc, free) pair for this slab (`r` is unused: ints box for free).
+
+    Every name the hot path reads is a local, a closure cell or a const: in
+    bytecode each subscript or comparison costs about as much as a C call.
+    A closure call stays off the heap only while its cells plus arguments
+    number at most five.
+    """
     s = words(st, 8)
+    n = s[_N]
     wpb = s[_WPB]
-    b = words(slab._buf, s[_N] * wpb)
+    b = words(slab._buf, n * wpb)
     if checked:
         return _checked(slab, s, b, st, wpb)
 
     def alloc():
         h = s[_HEAD]
-        if h == s[_N]:
+        if h == n:
             return None
         nxt = b[h * wpb]
-        if nxt < 0 or nxt > s[_N] or nxt == h:  # out of range, or a self-link
+        if nxt < 0 or nxt > n or nxt == h:  # out of range, or a self-link
             return slab._corrupt(h, nxt)
         s[_HEAD] = nxt
         u = s[_USED] + 1
@@ -60,6 +70,8 @@ def make(slab, st, r, checked):
         return h
 
     def free(h):
+        # s[_N], not the closed-over n: a sixth value (5 cells + h) would make
+        # every call allocate (closure_call's limit)
         if h.__class__ is not int or h < 0 or h >= s[_N] or h == s[_HEAD] or not s[_USED]:
             return slab._reject(h)
         if s[_WAIT]:

@@ -15,6 +15,7 @@ corrupted (negative on a board) link is caught by the same test.
 """
 
 import micropython
+import uctypes
 from micropython import const
 
 # Word indices in `st` (kept in step with _layout.py; viper cannot import names).
@@ -53,13 +54,20 @@ def build(st, buf, poison: bool):
 
 
 def make(slab, st, r, checked):
-    """Return the (alloc, free) pair for this slab."""
+    """Return the (alloc, free) pair for this slab.
+
+    The closures hold the state's address as a plain int: `ptr32(int(a))` is
+    a cast, while `ptr32(st)` asks the bytearray for its buffer on every call
+    (about a third of a pair's time). `slab` is held too, so the state cannot
+    be collected while alloc or free is still reachable.
+    """
+    a = uctypes.addressof(st)
     if checked:
-        return _checked(slab, st, r)
+        return _checked(slab, a, r)
 
     @micropython.viper
     def alloc():
-        s = ptr32(st)
+        s = ptr32(int(a))
         h = s[_HEAD]
         n = s[_N]
         if h == n:
@@ -73,12 +81,12 @@ def make(slab, st, r, checked):
         s[_USED] = u
         if u > s[_MAX]:
             s[_MAX] = u
-        return r[h]  # a range hands back the int object without allocating
+        return r[h]  # viper cannot box an int itself; a range hands back the small int
 
     @micropython.viper
     def free(h):
-        s = ptr32(st)
-        i = int(h)
+        s = ptr32(int(a))
+        i = int(h)  # truncates a big int (or reads a bool as 0/1): hence `h is not r[i]`
         head = s[_HEAD]
         if uint(i) >= uint(s[_N]) or i == head or s[_USED] == 0 or h is not r[i]:
             return slab._reject(h)
@@ -92,11 +100,11 @@ def make(slab, st, r, checked):
     return alloc, free
 
 
-def _checked(slab, st, r):
+def _checked(slab, a, r):
     @micropython.viper
     def alloc():
-        s = ptr32(st)
-        bits = ptr8(uint(ptr8(st)) + _BITS)
+        s = ptr32(int(a))
+        bits = ptr8(int(a) + _BITS)
         h = s[_HEAD]
         n = s[_N]
         if h == n:
@@ -124,8 +132,8 @@ def _checked(slab, st, r):
 
     @micropython.viper
     def free(h):
-        s = ptr32(st)
-        bits = ptr8(uint(ptr8(st)) + _BITS)
+        s = ptr32(int(a))
+        bits = ptr8(int(a) + _BITS)
         i = int(h)
         if uint(i) >= uint(s[_N]) or h is not r[i] or (bits[i >> 3] >> (i & 7)) & 1 == 0:
             return slab._reject(h)
