@@ -43,24 +43,23 @@ def build(st, buf, poison):
 def make(slab, st, r, checked):
     """Return the (alloc, free) pair for this slab (`r` is unused: ints box for free).
 
-    Every name the hot path reads is a local, a closure cell or a const: in
-    bytecode each subscript or comparison costs about as much as a C call.
-    A closure call stays off the heap only while its cells plus arguments
-    number at most five.
+    Every name the hot path reads is a local, a closure cell or a const.
+    Two limits keep a call off the heap: cells plus arguments at most five
+    (closure_call), and locals + cells + stack at most 11 words (a bigger
+    bytecode frame is heap-allocated): hence s[_N] rather than a cell for n.
     """
     s = words(st, 8)
-    n = s[_N]
     wpb = s[_WPB]
-    b = words(slab._buf, n * wpb)
+    b = words(slab._buf, s[_N] * wpb)
     if checked:
-        return _checked(slab, s, b, st, wpb)
+        return _checked(slab, s, b, st)
 
     def alloc():
         h = s[_HEAD]
-        if h == n:
+        if h == s[_N]:
             return None
         nxt = b[h * wpb]
-        if nxt < 0 or nxt > n or nxt == h:  # out of range, or a self-link
+        if nxt < 0 or nxt > s[_N] or nxt == h:  # out of range, or a self-link
             return slab._corrupt(h, nxt)
         s[_HEAD] = nxt
         u = s[_USED] + 1
@@ -70,8 +69,6 @@ def make(slab, st, r, checked):
         return h
 
     def free(h):
-        # s[_N], not the closed-over n: a sixth value (5 cells + h) would make
-        # every call allocate (closure_call's limit)
         if h.__class__ is not int or h < 0 or h >= s[_N] or h == s[_HEAD] or not s[_USED]:
             return slab._reject(h)
         if s[_WAIT]:
@@ -83,30 +80,21 @@ def make(slab, st, r, checked):
     return alloc, free
 
 
-def _checked(slab, s, b, bits, wpb):
+def _checked(slab, s, b, bits):
+    # Frames stay small on purpose: a bytecode call whose locals, cells and
+    # stack exceed 11 words gets its frame from the heap (VM_MAX_STATE_ON_STACK),
+    # so the block checks live in two helpers and loops are `while` loops
+    # (a `for` keeps a 4-word iterator on the stack).
     def alloc():
         h = s[_HEAD]
-        n = s[_N]
-        if h == n:
+        if h == s[_N]:
             return None
-        o = h * wpb
-        nxt = b[o]
-        if (
-            nxt < 0
-            or nxt > n
-            or nxt == h  # a self-link: h is not yet marked allocated
-            or (nxt < n and (bits[_BITS + (nxt >> 3)] >> (nxt & 7)) & 1)
-        ):
-            return slab._corrupt(h, nxt)
-        for k in range(1, wpb):
-            if b[o + k] != _POISON:
-                return slab._poisoned(h, k * 4)
-        bits[_BITS + (h >> 3)] |= 1 << (h & 7)
+        nxt = _take(slab, b, h)  # raises SlabCorruptedError
         s[_HEAD] = nxt
-        u = s[_USED] + 1
-        s[_USED] = u
-        if u > s[_MAX]:
-            s[_MAX] = u
+        nxt = s[_USED] + 1
+        s[_USED] = nxt
+        if nxt > s[_MAX]:
+            s[_MAX] = nxt
         return h
 
     def free(h):
@@ -119,12 +107,46 @@ def _checked(slab, s, b, bits, wpb):
             return slab._reject(h)
         if s[_WAIT]:
             return slab._handoff(h)
-        bits[_BITS + (h >> 3)] &= 0xFF ^ (1 << (h & 7))
-        o = h * s[_WPB]  # not the closed-over wpb: a sixth closure cell would allocate per call
-        for k in range(o + 1, o + s[_WPB]):
-            b[k] = _POISON
-        b[o] = s[_HEAD]
+        _release(slab, b, h)
+        b[h * s[_WPB]] = s[_HEAD]
         s[_HEAD] = h
         s[_USED] -= 1
 
     return alloc, free
+
+
+def _take(slab, b, h):
+    """Check that free block h is sound, mark it owned, return its link.
+
+    Raises SlabCorruptedError (nothing changed) if the block is not sound.
+    """
+    n = slab.num_blocks
+    o = h * (slab.block_size >> 2)
+    nxt = b[o]
+    if nxt < 0 or nxt > n or nxt == h:  # out of range, or a self-link (h is unmarked)
+        return slab._corrupt(h, nxt)
+    if nxt < n and (slab._st[_BITS + (nxt >> 3)] >> (nxt & 7)) & 1:  # links to an owned block
+        return slab._corrupt(h, nxt)
+    n = o + (slab.block_size >> 2) - 1  # now the last word of the block
+    while n > o:
+        if b[n] != _POISON:
+            return slab._poisoned(h, (n - o) * 4)
+        n -= 1
+    o = 1 << (h & 7)  # precomputed: a deeper expression would grow the frame
+    n = _BITS + (h >> 3)
+    slab._st[n] |= o
+    return nxt
+
+
+def _release(slab, b, h):
+    """Clear block h's owned bit and poison words 1.. of it."""
+    o = _BITS + (h >> 3)
+    m = 0xFF ^ (1 << (h & 7))
+    slab._st[o] &= m
+    o = slab.block_size >> 2
+    h *= o
+    o += h
+    h += 1
+    while h < o:
+        b[h] = _POISON
+        h += 1
