@@ -11,6 +11,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+PAIR_ROWS = [
+    "list pool",
+    "viper",
+    "python",
+    "viper threadsafe",
+    "viper checked",
+    "python threadsafe",
+    "python checked",
+    "fresh bytearray",
+    "empty loop",
+]
+
 
 def test_quick_bench_writes_every_table(tmp_path):
     r = subprocess.run(
@@ -22,29 +34,44 @@ def test_quick_bench_writes_every_table(tmp_path):
     )
     assert r.returncode == 0, r.stdout + r.stderr
     result = json.loads((tmp_path / "bench.json").read_text())
-    names = [p["name"] for p in result["pairs"]]
-    for engine in ("viper", "python"):
-        for row in ("", " threadsafe", " checked", " call floor"):
-            assert engine + row in names
-    for row in ("list pool", "fresh bytearray", "empty loop"):
-        assert row in names
-    assert all(p["raw_ns"] > 0 for p in result["pairs"])
-    assert [p["ratio"] for p in result["pairs"] if p["name"] == "list pool"] == [1.0]
+    assert result["version"]["implementation"] == "micropython"
+    assert "MicroPython" in result["version"]["sys_version"]
+    assert result["engines"] == ["viper", "python"]
+    assert (result["pairs_per_run"], result["repeats"]) == (5000, 2)
+    assert result["machine"]["cpu_count"] >= 1
 
-    assert [h["block_size"] for h in result["heap"]] == [16, 64, 256]
-    for h in result["heap"]:
+    pairs = {p["name"]: p for p in result["pairs"]}
+    names = [p["name"] for p in result["pairs"]]
+    # every row of the brief, in its order (the call-floor rows sit before the empty loop)
+    assert [n for n in names if n in PAIR_ROWS] == PAIR_ROWS
+    assert names[-1] == "empty loop"
+    assert all(p["raw_ns"] > 0 for p in result["pairs"])
+    assert pairs["list pool"]["ratio"] == 1.0
+    assert pairs["empty loop"]["ns"] == 0
+
+    heap = result["heap_per_block"]
+    assert [h["block_size"] for h in heap] == [16, 64, 256]
+    for h in heap:
         assert h["memslab"] < h["list pool"], h  # no per-block object header
+        assert h["overhead"]["memslab"] == h["memslab"] - h["block_size"]
+        assert h["fresh bytearray"] > h["block_size"], h
 
     messages = {m["name"]: m for m in result["messages"]}
+    assert set(messages) == {"memslab viper", "memslab python", "list pool", "fresh bytearray"}
     for engine in ("viper", "python"):
         m = messages["memslab " + engine]
         assert (m["collections"], m["bytes_allocated"], m["heap_locked_ok"]) == (0, 0, True), m
-    assert messages["fresh bytearray"]["bytes_allocated"] >= 64 * result["messages"][0]["messages"]
+    fresh = messages["fresh bytearray"]
+    assert fresh["bytes_allocated"] >= fresh["block_size"] * fresh["messages"] > 0
 
     scaled = {(s["engine"], s["blocks"]) for s in result["scaling"]}
     assert scaled == {(e, n) for e in ("viper", "python") for n in (16, 1024, 65536)}
+    assert all(s["raw_ns"] > 0 for s in result["scaling"])
     assert set(result["footprint"]["mpy_bytes"]) >= {"RPI_PICO", "ESP32_GENERIC", "UNIX"}
+    assert set(result["footprint"]["import_heap_bytes"]) == {"py", "mpy"}
 
     md = (tmp_path / "bench.md").read_text()
     assert "| alloc + free pair | ns per pair | × list pool |" in md
-    assert md == r.stdout.rstrip("\n") + "\n"
+    assert "| list pool | " in md and "| 1.00× |" in md
+    assert "heap bytes per block" in md and "FIFO ring" in md and "| footprint |" in md
+    assert md == r.stdout

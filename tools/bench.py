@@ -2,11 +2,14 @@
 
     python tools/bench.py [--quick] [--lib modules] [--out-dir results]
 
-Runs host_tests/bench/bench.py in the real `micropython` (pairs, heap and
-scaling with an 8 MB heap; the message run with a board-sized 192 KB heap so
-that fresh allocation has to collect), adds the footprint from
-tools/footprint.py, prints Markdown tables and writes results/bench.json and
-results/bench.md.
+Runs host_tests/bench/bench.py in the real `micropython`: pairs, heap per block
+and scaling in one process with an 8 MB heap (room for 65,536 blocks), the
+message run in a second one with a board-sized 192 KB heap (fresh allocation
+then has to collect as on a board, and gc.mem_free(), called per message to
+count collections, walks a board-sized heap). Adds the footprint (.mpy size per
+board, `import memslab` heap) through tools/footprint.py and the host machine,
+writes <out-dir>/bench.json and <out-dir>/bench.md and prints the Markdown.
+--lib firmware/UNIX/lib times the x64 .mpy build instead of the .py source.
 """
 
 import argparse
@@ -25,8 +28,8 @@ ROOT = footprint.ROOT
 BIN = Path(sys.executable).parent
 BENCH = ROOT / "host_tests" / "bench" / "bench.py"
 
-# (heap, sections): the message run gets a board's heap, the rest room for 65,536 blocks.
-RUNS = (("8M", ["pairs", "heap", "scaling"]), ("192K", ["messages"]))
+# (heap, sections) per micropython process.
+RUNS = (("8M", ["pairs", "heap_per_block", "scaling"]), ("192K", ["messages"]))
 
 PAIR_NOTES = {
     "list pool": "the baseline: `pool.pop()` / `pool.append(b)` on a list of bytearrays",
@@ -43,6 +46,17 @@ PAIR_NOTES = {
 }
 
 
+def tidy(value):
+    """MicroPython prints floats like 93.59999999999999: round them again here."""
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [tidy(v) for v in value]
+    return value
+
+
 def run_bench(lib, heap, sections, quick):
     env = dict(os.environ, MICROPYPATH=".frozen:%s" % lib)
     args = [str(BIN / "micropython"), "-X", "heapsize=" + heap, str(BENCH), *sections]
@@ -51,13 +65,20 @@ def run_bench(lib, heap, sections, quick):
     r = subprocess.run(
         args, env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False
     )
-    if r.returncode != 0:
-        raise SystemExit("bench.py failed (%s):\n%s%s" % (" ".join(args), r.stdout, r.stderr))
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    lines = r.stdout.strip().splitlines()
+    try:
+        if r.returncode != 0:
+            raise ValueError("exit status %d" % r.returncode)
+        return tidy(json.loads(lines[-1]))
+    except (ValueError, IndexError) as e:
+        raise SystemExit(
+            "bench.py failed (%s): %s\n--- stdout\n%s--- stderr\n%s"
+            % (" ".join(args), e, r.stdout, r.stderr)
+        ) from None
 
 
 def machine():
-    model = platform.processor() or platform.machine()
+    model = platform.processor() or ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -65,28 +86,50 @@ def machine():
                 break
     except OSError:
         pass
-    return "%s, %d cores, %s" % (model, os.cpu_count() or 1, platform.system())
+    return {
+        "machine": platform.machine(),
+        "processor": model or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "system": platform.system(),
+    }
 
 
 def footprint_numbers():
-    result = {"mpy_bytes": {}, "import_heap_bytes": {}}
+    """Through tools/footprint.py: .mpy total per board, `import memslab` heap (.py, .mpy)."""
+    result = {"mpy_bytes": {}, "mpy_errors": {}, "import_heap_bytes": {}}
+    names = footprint.boards.board_names()
     with tempfile.TemporaryDirectory() as tmp:
-        for b in footprint.boards.board_names():
+        for b in names:
             sizes = footprint.build(b, Path(tmp) / b)
             result["mpy_bytes"][b] = sum(v for v in sizes.values() if isinstance(v, int))
+            errors = {f: v for f, v in sizes.items() if not isinstance(v, int)}
+            if errors:
+                result["mpy_errors"][b] = errors
         result["import_heap_bytes"]["py"] = footprint.import_heap(ROOT / "modules")
-        result["import_heap_bytes"]["mpy"] = footprint.import_heap(Path(tmp) / "UNIX")
+        if "UNIX" in names:
+            result["import_heap_bytes"]["mpy"] = footprint.import_heap(Path(tmp) / "UNIX")
     return result
 
 
+def fmt(value, pattern="%.0f"):
+    return "n/a" if value is None else pattern % value
+
+
 def markdown(r):
+    v, m = r["version"], r["machine"]
+    command = "`tools/bench.py --quick`" if r["quick"] else "`make bench`"
     out = [
-        "MicroPython %s (%s), %s; `make bench`%s; best of %d runs of %d pairs each."
+        "MicroPython %s (%s, %s), engines: %s; host: %s, %d cores, %s; command: %s; "
+        "best of %d interleaved runs of %d pairs each."
         % (
-            r["implementation"],
-            r["platform"],
-            r["machine"],
-            " --quick" if r["quick"] else "",
+            v["implementation_version"],
+            v["sys_version"],
+            v["machine"],
+            ", ".join(r["engines"]),
+            m["processor"],
+            m["cpu_count"] or 1,
+            m["machine"],
+            command,
             r["repeats"],
             r["pairs_per_run"],
         ),
@@ -95,49 +138,78 @@ def markdown(r):
         "| --- | ---: | ---: | --- |",
     ]
     for p in r["pairs"]:
-        ratio = "" if p["ratio"] is None else "%.2f×" % p["ratio"]
-        ns = "%.0f (raw %.0f)" % (p["ns"], p["raw_ns"]) if p["ratio"] is None else "%.0f" % p["ns"]
+        if p["name"] == "empty loop":
+            ns, ratio = "0 (raw %.0f)" % p["raw_ns"], ""
+        else:
+            ns, ratio = "%.0f" % p["ns"], fmt(p["ratio"], "%.2f×")
         out.append("| %s | %s | %s | %s |" % (p["name"], ns, ratio, PAIR_NOTES.get(p["name"], "")))
+
+    h0 = r["heap_per_block"][0]
+    fresh = "allocated" if h0["fresh_method"] == "mem_total" else "heap"
     out += [
         "",
-        "| heap bytes per block (64 blocks) | memslab | list of bytearrays | bytearray per message |",
-        "| --- | ---: | ---: | ---: |",
+        "| heap bytes per block (%d blocks); overhead above the block in () "
+        "| memslab | list of bytearrays | bytearray per message (%s) | its heap |"
+        % (h0["blocks"], fresh),
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for h in r["heap"]:
+    for h in r["heap_per_block"]:
+        o = h["overhead"]
         out.append(
-            "| %d-byte blocks | %.1f | %.1f | %d |"
-            % (h["block_size"], h["memslab"], h["list pool"], h["fresh bytearray"])
+            "| %d-byte blocks | %.1f (+%.1f) | %.1f (+%.1f) | %d (+%d) | %d |"
+            % (
+                h["block_size"],
+                h["memslab"],
+                o["memslab"],
+                h["list pool"],
+                o["list pool"],
+                h["fresh bytearray"],
+                o["fresh bytearray"],
+                h["fresh bytearray heap"],
+            )
         )
+
     m0 = r["messages"][0]
     out += [
         "",
-        "| %d messages of 64 bytes, %s KB heap | GC collections | bytes allocated | longest take (µs) | ran under heap_lock |"
-        % (m0["messages"], r["messages_heap_kb"]),
+        "| %d messages of %d bytes, %s KB heap | GC collections | bytes allocated "
+        "| longest take (µs) | ran under heap_lock |"
+        % (m0["messages"], m0["block_size"], r["messages_heap_kb"]),
         "| --- | ---: | ---: | ---: | --- |",
     ]
-    for m in r["messages"]:
-        locked = "yes" if m.get("heap_locked_ok") else ("" if "heap_locked_ok" not in m else "no")
+    for msg in r["messages"]:
+        locked = {True: "yes", False: "no", None: "n/a"}[msg.get("heap_locked_ok")]
         out.append(
             "| %s | %d | %s | %d | %s |"
             % (
-                m["name"],
-                m["collections"],
-                m.get("bytes_allocated", "n/a"),
-                m["longest_pause_us"],
-                locked,
+                msg["name"],
+                msg["collections"],
+                fmt(msg["bytes_allocated"], "%d"),
+                msg["longest_pause_us"],
+                locked if "heap_locked_ok" in msg else "",
             )
         )
+
     out += [
         "",
-        "| pair with half the blocks held in a FIFO ring | ns per pair |",
-        "| --- | ---: |",
+        "| FIFO ring holding half the blocks (16-byte blocks) | ns per pair"
+        + " | of which ring bookkeeping |",
+        "| --- | ---: | ---: |",
     ]
     for s in r["scaling"]:
-        out.append("| %s engine, %d blocks | %.0f |" % (s["engine"], s["blocks"], s["ns"]))
+        ns = fmt(s["ns"]) if s["ns"] is not None else s.get("error", "n/a")
+        out.append(
+            "| %s engine, %d blocks (%d held) | %s | %.0f |"
+            % (s["engine"], s["blocks"], s["held"], ns, s["ring_ns"])
+        )
+
     f = r["footprint"]
     out += ["", "| footprint | bytes |", "| --- | ---: |"]
     for b, n in f["mpy_bytes"].items():
-        out.append("| `.mpy` total, %s | %d |" % (b, n))
+        note = (
+            " (without %s: fails)" % ", ".join(f["mpy_errors"][b]) if b in f["mpy_errors"] else ""
+        )
+        out.append("| `.mpy` total, %s%s | %d |" % (b, note, n))
     for kind, n in f["import_heap_bytes"].items():
         out.append(
             "| `import memslab` from `.%s`: heap kept / peak | %d / %d |"
@@ -149,15 +221,24 @@ def markdown(r):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a few thousand pairs: a smoke run")
-    ap.add_argument("--lib", default=str(ROOT / "modules"), help="where memslab is imported from")
+    ap.add_argument(
+        "--lib",
+        default=str(ROOT / "modules"),
+        help="where memslab is imported from (firmware/UNIX/lib: the .mpy build)",
+    )
     ap.add_argument("--out-dir", default=str(ROOT / "results"))
     args = ap.parse_args(argv)
-    result = {}
+    lib = Path(args.lib).resolve()
+    if not (lib / "memslab").is_dir():
+        raise SystemExit("no memslab package in %s" % lib)
+    result = {"lib": str(lib), "command": "make bench"}
     for heap, sections in RUNS:
-        part = run_bench(args.lib, heap, sections, args.quick)
+        part = run_bench(lib, heap, sections, args.quick)
         if "messages" in sections:
             result["messages_heap_kb"] = part["heap_kb"]
-        result.update({k: v for k, v in part.items() if k != "heap_kb"})
+            result["messages"] = part["messages"]
+        else:
+            result.update(part)
     result["machine"] = machine()
     result["footprint"] = footprint_numbers()
     text = markdown(result)
@@ -165,7 +246,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "bench.md").write_text(text)
-    print(text)
+    print(text, end="")
     return 0
 
 

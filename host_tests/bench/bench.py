@@ -6,12 +6,14 @@ Every number is measured in this one process, side by side:
   pairs      alloc+free pair time of memslab (each engine, threadsafe, checked),
              of the list pool users write by hand, of a fresh bytearray per
              message, of two empty closures (the call floor) and of an empty loop
-  heap       heap bytes per block at block sizes 16, 64, 256
+  heap       heap bytes per block at block sizes 16, 64, 256 (heap_per_block)
   messages   GC collections, bytes allocated and the longest single "take a
              block" pause over many messages, plus a heap_lock() run for the slab
   scaling    pair time with half of 16 / 1,024 / 65,536 blocks held in a FIFO ring
 Timings are the best of several repeats, interleaved (repeat r runs every row once)
 so a busy machine slows all rows alike. tools/bench.py turns the JSON into tables.
+MicroPython only and board-friendly: a section that does not fit a board's heap
+reports MemoryError instead of failing the run.
 """
 
 import gc
@@ -26,22 +28,30 @@ QUICK = "quick" in sys.argv
 PAIRS = 5_000 if QUICK else 200_000  # iterations per timed run
 REPEATS = 2 if QUICK else 7
 MESSAGES = 5_000 if QUICK else 200_000
+MESSAGE_BYTES = 64
+HEAP_BLOCKS = 64
+HEAP_SIZES = (16, 64, 256)
 SCALING = (16, 1024, 65536)
 
 
 def engines():
     try:
-        MemSlab(16, 1, engine="viper")
-        return ("viper", "python")
-    except ValueError:  # no native emitter on this port
-        return ("python",)
+        viper = MemSlab(16, 1, engine="viper").engine == "viper"
+    except Exception:  # noqa: BLE001 - ValueError (no native emitter) or anything else
+        viper = False
+    return ("viper", "python") if viper else ("python",)
 
 
 ENGINES = engines()
-# Every byte ever allocated (MICROPY_MEM_STATS); without it, 0 (the row says n/a).
-mem_total = getattr(micropython, "mem_total", lambda: 0)
+# Every byte ever allocated (MICROPY_MEM_STATS; not on most boards): None without it.
+HAS_MEM_TOTAL = hasattr(micropython, "mem_total")
+HAS_HEAP_LOCK = hasattr(micropython, "heap_lock")
 now = time.ticks_us
 diff = time.ticks_diff
+
+
+def mem_total():
+    return micropython.mem_total() if HAS_MEM_TOTAL else 0
 
 
 # -- alloc+free pairs: each runner takes (subject, n) and returns microseconds --
@@ -128,8 +138,7 @@ def pair_rows():
         rows.append((engine + " checked", run_slab, MemSlab(16, 8, engine=engine, checked=True)))
     rows.append(("fresh bytearray", run_fresh, 16))
     for engine in ENGINES:
-        floor = engine + " call floor"
-        rows.append((floor, run_slab, empty_closures(engine == "viper")))
+        rows.append((engine + " call floor", run_slab, empty_closures(engine == "viper")))
     rows.append(("empty loop", run_empty, None))
     return rows
 
@@ -154,14 +163,13 @@ def pairs():
     out = []
     for name, _, _ in rows:
         us = best[name]
-        raw = us * 1000 / PAIRS
         net = (us - floor) * 1000 / PAIRS
         out.append(
             {
                 "name": name,
-                "raw_ns": round(raw, 1),
+                "raw_ns": round(us * 1000 / PAIRS, 1),
                 "ns": round(net, 1),
-                "ratio": round(net / pool_ns, 2) if name != "empty loop" else None,
+                "ratio": round(net / pool_ns, 2) if pool_ns > 0 else None,
             }
         )
     return out
@@ -180,27 +188,37 @@ def heap_of(make):
     return used
 
 
-def per_message_bytes(size):
-    """Bytes allocated by one bytearray(size): gc off, mem_alloc delta over 100."""
+def fresh_allocated(size):
+    """Bytes one bytearray(size) allocates: mem_total over 1,000 calls."""
+    gc.collect()
+    t = micropython.mem_total()
+    for _ in range(1000):
+        b = bytearray(size)  # noqa: F841
+    return (micropython.mem_total() - t + 500) // 1000
+
+
+def fresh_heap(size):
+    """Heap one bytearray(size) takes: mem_alloc over 100 calls with the GC off."""
     gc.collect()
     gc.disable()
-    keep = [None] * 100
-    before = gc.mem_alloc()
-    for i in range(100):
-        keep[i] = bytearray(size)
-    used = gc.mem_alloc() - before
-    gc.enable()
-    del keep
-    return used // 100
+    try:
+        before = gc.mem_alloc()
+        for _ in range(100):
+            b = bytearray(size)  # noqa: F841
+        used = gc.mem_alloc() - before
+    finally:
+        gc.enable()
+    return (used + 50) // 100
 
 
 def heap_per_block():
     out = []
-    n = 64
-    for size in (16, 64, 256):
+    n = HEAP_BLOCKS
+    for size in HEAP_SIZES:
         slab = heap_of(lambda size=size: MemSlab(size, n)) / n
         pool = heap_of(lambda size=size: [bytearray(size) for _ in range(n)]) / n
-        fresh = per_message_bytes(size)
+        heap = fresh_heap(size)
+        fresh = fresh_allocated(size) if HAS_MEM_TOTAL else heap
         out.append(
             {
                 "block_size": size,
@@ -208,6 +226,13 @@ def heap_per_block():
                 "memslab": round(slab, 1),
                 "list pool": round(pool, 1),
                 "fresh bytearray": fresh,
+                "fresh bytearray heap": heap,
+                "fresh_method": "mem_total" if HAS_MEM_TOTAL else "mem_alloc",
+                "overhead": {
+                    "memslab": round(slab - size, 1),
+                    "list pool": round(pool - size, 1),
+                    "fresh bytearray": fresh - size,
+                },
             }
         )
     return out
@@ -276,14 +301,14 @@ def messages_fresh(_, n, size):
     return longest, collections, mem_total() - total
 
 
-def heap_locked_run(s, n):
+def heap_locked_run(s, n, size):
     """The slab's message loop with the heap locked: raises if anything allocates."""
     buf = s.buffer
     micropython.heap_lock()
     try:
         for i in range(n):
             h = s.alloc()
-            buf[h * 64] = i & 0xFF
+            buf[h * size] = i & 0xFF
             s.free(h)
     finally:
         micropython.heap_unlock()
@@ -292,18 +317,26 @@ def heap_locked_run(s, n):
 
 def messages():
     # tools/bench.py runs this section in a board-sized heap (-X heapsize=192K).
-    rows = [("memslab " + e, messages_slab, MemSlab(64, 8, engine=e)) for e in ENGINES]
-    rows.append(("list pool", messages_pool, [bytearray(64) for _ in range(8)]))
+    size = MESSAGE_BYTES
+    rows = [("memslab " + e, messages_slab, MemSlab(size, 8, engine=e)) for e in ENGINES]
+    rows.append(("list pool", messages_pool, [bytearray(size) for _ in range(8)]))
     rows.append(("fresh bytearray", messages_fresh, None))
     out = []
     for name, run, subject in rows:
         gc.collect()
-        longest, collections, allocated = run(subject, MESSAGES, 64)
-        row = {"name": name, "messages": MESSAGES, "longest_pause_us": longest}
-        row["collections"] = collections
-        row["bytes_allocated"] = allocated
+        longest, collections, allocated = run(subject, MESSAGES, size)
+        row = {
+            "name": name,
+            "messages": MESSAGES,
+            "block_size": size,
+            "collections": collections,
+            "bytes_allocated": allocated if HAS_MEM_TOTAL else None,
+            "longest_pause_us": longest,
+        }
         if name.startswith("memslab"):
-            row["heap_locked_ok"] = heap_locked_run(subject, MESSAGES)
+            row["heap_locked_ok"] = (
+                heap_locked_run(subject, MESSAGES, size) if HAS_HEAP_LOCK else None
+            )
         out.append(row)
     return out
 
@@ -311,14 +344,14 @@ def messages():
 # -- scaling: half the blocks held in a FIFO ring, so every block is used --
 
 
-def run_ring(s, n):
-    ring = s.ring
+def run_ring(subject, n):
+    s, ring = subject
     size = len(ring)
     j = 0
     t = now()
     for _ in range(n):
         h = s.alloc()
-        s.free(ring[j])
+        s.free(ring[j])  # the oldest block held
         ring[j] = h
         j += 1
         if j == size:
@@ -326,9 +359,9 @@ def run_ring(s, n):
     return diff(now(), t)
 
 
-def run_ring_floor(s, n):
-    """The ring bookkeeping alone (no slab calls), subtracted from run_ring."""
-    ring = s.ring
+def run_ring_bookkeeping(subject, n):
+    """The ring's own work without the slab calls (reported, not subtracted)."""
+    _, ring = subject
     size = len(ring)
     j = 0
     t = now()
@@ -341,55 +374,87 @@ def run_ring_floor(s, n):
     return diff(now(), t)
 
 
-class _Ring:
-    def __init__(self, blocks, engine):
-        self.slab = MemSlab(16, blocks, engine=engine)
-        self.ring = [self.slab.alloc() for _ in range(blocks // 2)]
-        self.alloc = self.slab.alloc
-        self.free = self.slab.free
+def ring_of(blocks, engine):
+    """(slab, ring): a MemSlab(16, blocks) with blocks // 2 of them held in the ring."""
+    s = MemSlab(16, blocks, engine=engine)
+    ring = [0] * (blocks // 2)
+    for i in range(len(ring)):
+        ring[i] = s.alloc()
+    return (s, ring)
 
 
 def scaling():
+    rows = [("empty loop", run_empty, None)]
+    failed = {}
+    for engine in ENGINES:
+        rows.append(((engine, "ring"), run_ring_bookkeeping, ring_of(16, engine)))
+        for blocks in SCALING:
+            try:
+                rows.append(((engine, blocks), run_ring, ring_of(blocks, engine)))
+            except MemoryError:  # 65,536 blocks of 16 bytes do not fit a board
+                failed[(engine, blocks)] = "MemoryError"
+                gc.collect()
+    best = best_of(rows, PAIRS, REPEATS)
+    floor = best["empty loop"]
     out = []
     for engine in ENGINES:
-        rows = [("floor", run_ring_floor, _Ring(16, engine))]
+        ring_ns = round((best[(engine, "ring")] - floor) * 1000 / PAIRS, 1)
         for blocks in SCALING:
-            rows.append((blocks, run_ring, _Ring(blocks, engine)))
-        best = best_of(rows, PAIRS, REPEATS)
-        floor = best.pop("floor")
-        for blocks, us in best.items():
-            out.append(
-                {"engine": engine, "blocks": blocks, "ns": round((us - floor) * 1000 / PAIRS, 1)}
-            )
-        del rows
-        gc.collect()
+            row = {"engine": engine, "blocks": blocks, "held": blocks // 2, "ring_ns": ring_ns}
+            us = best.get((engine, blocks))
+            if us is None:
+                row.update(raw_ns=None, ns=None, error=failed[(engine, blocks)])
+            else:
+                row.update(
+                    raw_ns=round(us * 1000 / PAIRS, 1), ns=round((us - floor) * 1000 / PAIRS, 1)
+                )
+            out.append(row)
     return out
+
+
+def version():
+    impl = sys.implementation
+    v = impl.version
+    text = ".".join(str(x) for x in v[:3])
+    if len(v) > 3 and v[3]:
+        text += "-" + v[3]
+    return {
+        "sys_version": sys.version,
+        "implementation": impl.name,
+        "implementation_version": text,
+        "machine": getattr(impl, "_machine", ""),
+        "build": getattr(impl, "_build", ""),
+        "platform": sys.platform,
+    }
+
+
+SECTIONS = {
+    "pairs": pairs,
+    "heap_per_block": heap_per_block,
+    "messages": messages,
+    "scaling": scaling,
+}
+ALIASES = {"heap": "heap_per_block"}
 
 
 def main():
     result = {
-        "micropython": sys.version,
-        "implementation": "%s %s %s"
-        % (
-            sys.implementation.name,
-            ".".join(str(x) for x in sys.implementation.version[:3]),
-            getattr(sys.implementation, "_machine", ""),
-        ),
-        "platform": sys.platform,
+        "version": version(),
         "engines": ENGINES,
         "default_engine": MemSlab(4, 1).engine,
         "pairs_per_run": PAIRS,
         "repeats": REPEATS,
+        "messages_per_run": MESSAGES,
         "quick": QUICK,
+        "mem_total": HAS_MEM_TOTAL,
+        "heap_kb": (gc.mem_alloc() + gc.mem_free()) // 1024,
     }
-    result["heap_kb"] = (gc.mem_alloc() + gc.mem_free()) // 1024
-    sections = [a for a in sys.argv[1:] if a in SECTIONS] or list(SECTIONS)
+    wanted = [ALIASES.get(a, a) for a in sys.argv[1:]]
+    sections = [s for s in SECTIONS if s in wanted] or list(SECTIONS)
     for name in sections:
         result[name] = SECTIONS[name]()
+        gc.collect()
     print(json.dumps(result))
-
-
-SECTIONS = {"pairs": pairs, "heap": heap_per_block, "messages": messages, "scaling": scaling}
 
 
 main()
