@@ -241,20 +241,22 @@ def heap_per_block():
 # -- many messages: collections, allocation, longest pause --
 
 
-def messages_slab(s, n, size):
-    buf = s.buffer
+def message_loop(take, use, n):
+    """n messages: x = take() (timed alone), then use(x, i) writes and gives it back.
+
+    Returns (longest take in us, GC collections seen, bytes allocated).
+    """
     longest = 0
     collections = 0
     free_before = gc.mem_free()
     total = mem_total()
     for i in range(n):
         t = now()
-        h = s.alloc()
+        x = take()
         d = diff(now(), t)
         if d > longest:
             longest = d
-        buf[h * size] = i & 0xFF
-        s.free(h)
+        use(x, i)
         f = gc.mem_free()
         if f > free_before:  # free memory only grows when a collection ran
             collections += 1
@@ -262,43 +264,32 @@ def messages_slab(s, n, size):
     return longest, collections, mem_total() - total
 
 
+def messages_slab(s, n, size):
+    buf = s.buffer
+    free = s.free
+
+    def use(h, i):
+        buf[h * size] = i & 0xFF
+        free(h)
+
+    return message_loop(s.alloc, use, n)
+
+
 def messages_pool(pool, n, size):
-    longest = 0
-    collections = 0
-    free_before = gc.mem_free()
-    total = mem_total()
-    for i in range(n):
-        t = now()
-        b = pool.pop()
-        d = diff(now(), t)
-        if d > longest:
-            longest = d
+    give = pool.append
+
+    def use(b, i):
         b[0] = i & 0xFF
-        pool.append(b)
-        f = gc.mem_free()
-        if f > free_before:
-            collections += 1
-        free_before = f
-    return longest, collections, mem_total() - total
+        give(b)
+
+    return message_loop(pool.pop, use, n)
 
 
 def messages_fresh(_, n, size):
-    longest = 0
-    collections = 0
-    free_before = gc.mem_free()
-    total = mem_total()
-    for i in range(n):
-        t = now()
-        b = bytearray(size)
-        d = diff(now(), t)
-        if d > longest:
-            longest = d
-        b[0] = i & 0xFF
-        f = gc.mem_free()
-        if f > free_before:
-            collections += 1
-        free_before = f
-    return longest, collections, mem_total() - total
+    def use(b, i):
+        b[0] = i & 0xFF  # dropped: the collector reclaims it
+
+    return message_loop(lambda: bytearray(size), use, n)
 
 
 def heap_locked_run(s, n, size):
