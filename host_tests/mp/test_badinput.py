@@ -13,8 +13,6 @@ last (the head), 3 never allocated; "full" = 2 blocks, both allocated;
 Not errors, on purpose (documented in docs/readme-badinput.md):
 - alloc_async(timeout_ms <= 0), any int incl. -1 and -2**70: no wait, same as alloc()
 - alloc_async(True): True is the int 1, a 1 ms wait
-- alloc_async("x") on a slab with a free block returns the block: the argument is
-  looked at only when the slab is empty
 - checked="yes", threadsafe=1: any truthy value switches the mode on
 - an array('i') buffer: used through its bytes
 """
@@ -68,7 +66,10 @@ ROWS = [
     ("MemSlab(2, 4)", "busy", lambda s: ctor(2, 4), ValueError),
     ("MemSlab(6, 4)", "busy", lambda s: ctor(6, 4), ValueError),
     ("MemSlab(-4, 4)", "busy", lambda s: ctor(-4, 4), ValueError),
-    ("MemSlab(2**70, 4)", "busy", lambda s: ctor(BIG, 4), OverflowError),
+    ("MemSlab(2**70, 4)", "busy", lambda s: ctor(BIG, 4), MemoryError),
+    ("MemSlab(2**31, 1)", "busy", lambda s: ctor(2**31, 1), MemoryError),
+    ("MemSlab(64, 2**28)", "busy", lambda s: ctor(64, 2**28), MemoryError),
+    ("MemSlab(4, 2**30 - 1)", "busy", lambda s: ctor(4, 2**30 - 1), MemoryError),
     ("MemSlab(16, 0)", "busy", lambda s: ctor(16, 0), ValueError),
     ("MemSlab(16, -1)", "busy", lambda s: ctor(16, -1), ValueError),
     ("MemSlab(16, 2**30)", "busy", lambda s: ctor(16, 2**30), ValueError),
@@ -147,7 +148,10 @@ ROWS = [
     ("alloc_async([1])", "full", lambda s: wait(s, [1]), TypeError),
     ("alloc_async(1.5)", "full", lambda s: wait(s, 1.5), TypeError),
     ("alloc_async(1.0)", "full", lambda s: wait(s, 1.0), TypeError),
-    ("alloc_async(2**70)", "full", lambda s: wait(s, BIG), OverflowError),
+    ("alloc_async(2**70)", "full", lambda s: wait(s, BIG), ValueError),
+    ("alloc_async(2**29) (past the ticks range)", "full", lambda s: wait(s, 2**29), ValueError),
+    ("alloc_async('10'), a block free", "busy", lambda s: wait(s, "10"), TypeError),
+    ("alloc_async(None, 2)", "busy", lambda s: s.alloc_async(None, 2), TypeError),
     ("alloc_async(timeout=5)", "full", lambda s: s.alloc_async(timeout=5), TypeError),
     ("alloc_async(1, 2)", "full", lambda s: s.alloc_async(1, 2), TypeError),
 ]

@@ -2,6 +2,8 @@
 Both modes: a corrupted link is reported by alloc(), never handed out."""
 # memslab-test: small-heap
 
+import micropython
+
 from memslab import SlabCorruptedError
 from mptest import eq, raises, slab, state
 
@@ -120,3 +122,106 @@ def test_dump_shows_a_corrupt_chain():
 
 
 ANY_ENGINE = ("test_dump_shows_a_corrupt_chain",)
+
+
+# -- 32-bit boards: a link or poison word >= 2**30 is a heap big int there once
+# Python code reads it; in a hard IRQ (heap locked) that was a MemoryError.
+# These values are small ints on the x64 host, so the host run proves the
+# error type and the message; boards (make test-board) prove the no-boxing.
+WIDE = (0x40000000, 0x41414141, 0x7FFFFFFF, 0x80000000, 0xBFFFFFFF, 0xFFFFFFFF)
+
+
+def _alloc_locked(s):
+    """alloc() with the heap locked, as in a hard IRQ: the exception it raised."""
+    micropython.heap_lock()
+    try:
+        s.alloc()
+    except Exception as e:  # noqa: BLE001 - the type is checked by the caller
+        return e
+    finally:
+        micropython.heap_unlock()
+    return None
+
+
+def test_wide_link_in_a_hard_irq_is_slab_corrupted_not_memory_error():
+    for checked in (False, True):
+        for value in WIDE:
+            s = slab(16, 4, checked=checked)
+            s.alloc()
+            _poke_word(s, 1, 0, value)
+            before = state(s)
+            e = _alloc_locked(s)
+            eq(type(e), SlabCorruptedError, "link 0x%08X, checked=%s: %r" % (value, checked, e))
+            eq(state(s), before, "refused alloc changes nothing")
+
+
+def test_wide_poison_word_in_a_hard_irq_is_slab_corrupted_not_memory_error():
+    for value in WIDE:
+        s = slab(16, 4, checked=True)
+        h = s.alloc()
+        s.free(h)
+        _poke_word(s, h, 2, value)
+        before = state(s)
+        e = _alloc_locked(s)
+        eq(type(e), SlabCorruptedError, "poison word 0x%08X: %r" % (value, e))
+        eq(state(s), before, "refused alloc changes nothing")
+
+
+def test_a_wide_link_reads_the_same_on_every_target():
+    for value, text in (
+        (0xFFFFFFFF, "0xFFFFFFFF"),
+        (0x80000000, "0x80000000"),
+        (77, "0x0000004D"),
+    ):
+        s = slab(16, 4)
+        s.alloc()
+        _poke_word(s, 1, 0, value)
+        e = raises(SlabCorruptedError, s.alloc)
+        if text not in str(e) or "block 1" not in str(e):
+            raise AssertionError("want %s in: %s" % (text, e))
+
+
+def test_default_mode_never_hands_out_more_blocks_than_it_has():
+    # free(b); free(a); free(b) is a double free the default mode cannot see
+    # (b is not the head): the list becomes b -> a -> b -> ... From then on
+    # blocks may get two owners, but num_used never passes num_blocks: alloc()
+    # raises once every block is counted as used while the list goes on.
+    s = slab(16, 4)
+    for _ in range(4):
+        s.alloc()
+    s.free(1)
+    s.free(0)
+    s.free(1)  # not caught: block 1 is not the head
+    got = []
+    try:
+        for _ in range(20):
+            got.append(s.alloc())
+    except SlabCorruptedError as e:
+        if "all 4 blocks are allocated" not in str(e):
+            raise AssertionError(str(e))
+    else:
+        raise AssertionError("alloc kept handing out blocks: %r" % got)
+    eq(len(got), 3, "allocs before the guard")
+    eq((s.num_used, s.num_free), (4, 0), "counters stay in range")
+    before = state(s)
+    eq(type(_alloc_locked(s)), SlabCorruptedError, "in a hard IRQ too")
+    eq(state(s), before, "refused alloc changes nothing")
+
+
+def test_default_mode_link_to_an_allocated_block_stops_at_num_blocks():
+    s = slab(16, 4)
+    s.alloc()  # block 0 used; the list is 1 -> 2 -> 3 -> end
+    _poke_word(s, 3, 0, 0)  # 3 now links to block 0, which is allocated
+    got = []
+    try:
+        for _ in range(20):
+            h = s.alloc()
+            if h is None:
+                break
+            got.append(h)
+    except SlabCorruptedError:
+        pass
+    else:
+        raise AssertionError("alloc kept handing out blocks: %r" % got)
+    if s.num_used > s.num_blocks or s.num_free < 0:
+        raise AssertionError("num_used %d of %d" % (s.num_used, s.num_blocks))

@@ -1,7 +1,7 @@
 """dump() and repr(): the picture of a slab, capped for large ones."""
 # memslab-test: small-heap
 
-from mptest import eq, slab
+from mptest import eq, raises, slab
 
 
 def test_dump_draws_blocks_and_chain():
@@ -28,3 +28,44 @@ def test_dump_of_a_large_slab_is_capped():
     eq(len(d.split("\n")), 2 + 2 + 1 + 1, "header, 12 cells in 2 rows, '... more', chain")
     if "488 more blocks" not in d or "(485 more)" not in d or not d.endswith("-> end"):
         raise AssertionError(d)
+
+
+def test_dump_limit_must_be_a_non_negative_int():
+    s = slab(16, 4)
+    for bad in (-1, -100):
+        raises(ValueError, s.dump, bad)
+    for bad in (1.5, "3", None):
+        raises(TypeError, s.dump, bad)
+    eq(s.dump(0).split("\n")[-1], "free list: head -> ... (4 more) -> end", "limit 0")
+
+
+def _poke_word(s, h, k, value):
+    o = h * s.block_size + 4 * k
+    s.buffer[o : o + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def test_checked_dump_draws_free_blocks_past_a_corrupt_link_as_free():
+    s = slab(16, 6, checked=True)
+    hs = [s.alloc() for _ in range(6)]
+    for h in hs:
+        s.free(h)  # list: 5 -> 4 -> 3 -> 2 -> 1 -> 0 -> end
+    _poke_word(s, 4, 0, 0x41414141)  # the walk stops at block 4
+    d = s.dump()
+    for h in range(6):
+        if "[%d:free" % h not in d:
+            raise AssertionError("block %d drawn as used:\n%s" % (h, d))
+    if "0x41414141 (corrupt link!)" not in d:
+        raise AssertionError(d)
+
+
+def test_checked_dump_flags_a_block_whose_poison_is_broken():
+    s = slab(16, 3, checked=True)
+    h = s.alloc()
+    s.free(h)
+    s.buffer[h * 16 + 9] = 0
+    d = s.dump()
+    cells = [c for c in d.replace("]", "[").split("[") if ":free" in c]
+    eq(len(cells), 3, "three free blocks drawn:\n" + d)
+    for c in cells:
+        broken = c.endswith("POISON BROKEN at byte 9")
+        eq(broken, c.startswith("%d:" % h), "only block %d is flagged: %s" % (h, d))

@@ -126,3 +126,37 @@ def test_none_from_alloc_gets_a_hint():
     e = raises(TypeError, s.view, h)
     if "empty" not in str(e):
         raise AssertionError(str(e))
+
+
+def test_free_of_none_gets_the_same_hint_on_every_engine():
+    s = slab(16, 2)
+    s.alloc()
+    for bad, words in (
+        (None, ("NoneType", "alloc() returns None")),
+        (1.5, ("float",)),
+        ("1", ("str",)),
+        (b"1", ("bytes",)),
+    ):
+        e = raises(TypeError, s.free, bad)
+        for w in words:
+            if w not in str(e) or "block index" not in str(e):
+                raise AssertionError("free(%r): %s" % (bad, e))
+
+
+def test_alloc_async_names_timeout_ms():
+    s = slab(16, 2)
+    for bad in ("10", 1.5, b"1", [1]):
+        e = raises(TypeError, s.alloc_async, bad)  # refused at the call, even with blocks free
+        if "timeout_ms" not in str(e):
+            raise AssertionError("alloc_async(%r): %s" % (bad, e))
+    e = raises(ValueError, s.alloc_async, 2**70)
+    if "timeout_ms" not in str(e) or "None" not in str(e):
+        raise AssertionError(str(e))
+    eq(s.num_used, 0, "nothing allocated by a refused call")
+
+
+def test_a_slab_too_large_for_any_board_is_a_memory_error_that_says_why():
+    for bs, n in ((64, 1 << 28), (1 << 31, 1), (2**70, 4), (4, (1 << 30) - 1)):
+        e = raises(MemoryError, _ctor, bs, n)
+        if "2**31" not in str(e):
+            raise AssertionError("MemSlab(%d, %d): %s" % (bs, n, e))

@@ -17,10 +17,19 @@ import uctypes
 
 from . import _python
 
-try:  # a viper decorator is a SyntaxError on a port without a native emitter,
-    from . import _viper  # a viper type rule a ViperTypeError (not a SyntaxError)
-except Exception:  # noqa: BLE001 - any failure here means: use the Python engine
+# Why the viper engine is not used (None while it is usable). A viper decorator
+# is a SyntaxError on a port without a native emitter; a .mpy built for another
+# CPU is a ValueError('incompatible .mpy arch'); frozen code that computes a
+# wrong constant is caught by _selfcheck on the first viper slab.
+VIPER_ERROR = None
+try:
+    from . import _viper
+except Exception as e:  # noqa: BLE001 - any failure here means: use the Python engine
     _viper = None
+    VIPER_ERROR = "import memslab._viper failed: %s: %s" % (type(e).__name__, e)
+    if "arch" in str(e):
+        VIPER_ERROR += " (this .mpy was built for another CPU: install the build for your board)"
+_viper_checked = False  # _selfcheck has run on the viper engine (once, on the first viper slab)
 
 __version__ = "0.1.0"
 
@@ -32,6 +41,10 @@ _N = 3
 _WPB = 4
 _WAIT = 5
 _STATE_BYTES = 32  # eight 32-bit words; checked mode appends one bit per block
+
+# The longest alloc_async() wait: ticks_diff() is exact only within half the
+# ticks_ms period (2**30 ms), so a longer deadline would look already past.
+_MAX_TIMEOUT_MS = (1 << 29) - 1
 
 
 class SlabCorruptedError(RuntimeError):
@@ -75,8 +88,14 @@ class MemSlab:
             raise ValueError("num_blocks must be at least 1, got %d" % num_blocks)
         if num_blocks >= 1 << 30:
             raise ValueError("num_blocks must be below 2**30 (block indices stay small ints)")
-        engine_mod = _pick_engine(engine)
         size = block_size * num_blocks
+        if size >= 1 << 31:  # bytearray() would raise OverflowError on a 32-bit board
+            raise MemoryError(
+                "MemSlab(%d, %d) needs %d bytes; one slab holds less than 2**31 bytes "
+                "(and a board's heap far less): use fewer or smaller blocks"
+                % (block_size, num_blocks, size)
+            )
+        engine_mod = _pick_engine(engine)
         if buffer is None:
             buffer = bytearray(size)  # MemoryError here, never later in alloc()
             self._owner = buffer
@@ -100,7 +119,9 @@ class MemSlab:
         self._sw = sw
         self._views = None
         self._waiters = None
-        alloc, free = engine_mod.make(self, st, range(num_blocks), checked)
+        self._r = range(num_blocks)  # r[h] is the small int h, for any int h in range
+        alloc, free = engine_mod.make(self, st, self._r, checked)
+        self._free_raw = free  # without the threadsafe guard: for slow paths inside it
         if threadsafe:
             alloc, free = _guarded(alloc, free)
         self.alloc = alloc
@@ -139,9 +160,9 @@ class MemSlab:
         object per block, so it is opt-in.
         """
         if self._views is None:
-            mv = memoryview(self.buffer)
-            bs = self.block_size
-            self._views = tuple(mv[i * bs : (i + 1) * bs] for i in range(self.num_blocks))
+            # Built in a helper: a generator expression here would close over
+            # locals, making this method allocate cells on every call.
+            self._views = _block_views(self.buffer, self.block_size, self.num_blocks)
         return self._views
 
     def alloc_async(self, timeout_ms=None):
@@ -150,6 +171,16 @@ class MemSlab:
         Returns None if timeout_ms (None = wait forever) passes first. Waiters
         are served first come, first served; free() hands them the block.
         """
+        if timeout_ms is not None and timeout_ms.__class__ is not int:
+            raise TypeError(
+                "alloc_async(timeout_ms): timeout_ms is an int number of milliseconds "
+                "or None (wait forever), got %s" % type(timeout_ms).__name__
+            )
+        if timeout_ms is not None and timeout_ms > _MAX_TIMEOUT_MS:
+            raise ValueError(
+                "alloc_async(timeout_ms=%d): at most %d ms (6.2 days, the ticks_ms range); "
+                "pass None to wait forever" % (timeout_ms, _MAX_TIMEOUT_MS)
+            )
         from . import _async  # asyncio is loaded only by code that waits
 
         return _async.alloc(self, timeout_ms)
@@ -160,37 +191,9 @@ class MemSlab:
         Shows the first `limit` blocks and links (a 65,536-block picture helps
         nobody and would not fit a board's heap). Allocates: not for IRQs.
         """
-        n = self.num_blocks
-        free = bytearray((n + 7) >> 3)  # one bit per block, only while drawing
-        chain, more, end = self._walk(free, limit)
-        lines = [
-            "MemSlab: %d blocks x %d bytes, engine=%s%s%s"
-            % (
-                n,
-                self.block_size,
-                self.engine,
-                ", checked" if self.checked else "",
-                ", threadsafe" if self.threadsafe else "",
-            ),
-            "used %d  free %d  max_used %d" % (self.num_used, self.num_free, self.max_used),
-        ]
-        row = []
-        for i in range(min(n, limit)):
-            if (free[i >> 3] >> (i & 7)) & 1:
-                nxt = self._link(i)
-                row.append("[%d:free->%s]" % (i, "end" if nxt == n else nxt))
-            else:
-                row.append("[%d:used]" % i)
-            if len(row) == 6 or i == min(n, limit) - 1:
-                lines.append("  " + "  ".join(row))
-                row = []
-        if n > limit:
-            lines.append("  ... %d more blocks" % (n - limit))
-        shown = "".join("%d -> " % i for i in chain)
-        if more:
-            shown += "... (%d more) -> " % more
-        lines.append("free list: head -> " + shown + end)
-        return "\n".join(lines)
+        from . import _picture  # loaded only when drawn
+
+        return _picture.draw(self, limit)
 
     def __repr__(self):
         return "<MemSlab %dx%d used=%d/%d engine=%s>" % (
@@ -206,7 +209,14 @@ class MemSlab:
     # then raises a prebuilt exception of the same type (see _LOCKED).
 
     def _reject(self, h):
-        """Raise the error that explains why free(h) was refused."""
+        """free(h) was refused by the engine: raise the error that says why.
+
+        One exception: an int of the right value that is not the small-int
+        object itself (a long int from array('q'), 2**40 // 2**38) is freed
+        as its small int; the engines' identity test sends it here.
+        """
+        if h.__class__ is int and 0 <= h < self.num_blocks and h is not self._r[h]:
+            return self._free_raw(self._r[h])  # the guard, if any, is already held
         exc = _handle_error_type(h, self.num_blocks) or ValueError  # in range: already free
         try:
             msg = self._handle_message(h, "free")
@@ -214,14 +224,38 @@ class MemSlab:
             raise _LOCKED[exc]
         raise exc(msg)
 
-    def _corrupt(self, h, nxt):
+    def _corrupt(self, h, nxt=None):
+        """alloc() found free block h unsound: raise SlabCorruptedError.
+
+        The engines pass only h: the link word is read here, as 4 bytes, so a
+        link >= 2**30 is never boxed into a big int in the hot path (that would
+        be a MemoryError in a hard IRQ on a 32-bit board, not this error).
+        """
         try:
-            what = "an allocated block" if 0 <= nxt <= self.num_blocks else "not a block index"
-            msg = "free block %d links to %d, %s; something wrote into block %d after it was freed"
-            msg = msg % (h, nxt, what, h)
+            msg = self._corrupt_message(h)
         except MemoryError:
             raise _LOCKED[SlabCorruptedError]
         raise SlabCorruptedError(msg)
+
+    def _corrupt_message(self, h):
+        n = self.num_blocks
+        nxt = self._link(h)
+        if self._sw[_USED] >= n:
+            return (
+                "the free list goes on at block %d although all %d blocks are allocated: "
+                "a block was freed twice, or written after it was freed" % (h, n)
+            )
+        if nxt == h:
+            what = "itself"
+        elif nxt < n:
+            what = "%d, an allocated block" % nxt
+        else:
+            what = "0x%08X, not a block index" % nxt
+        return "free block %d links to %s; something wrote into block %d after it was freed" % (
+            h,
+            what,
+            h,
+        )
 
     def _poisoned(self, h, offset):
         try:
@@ -269,35 +303,14 @@ class MemSlab:
         return (self._st[_STATE_BYTES + (h >> 3)] >> (h & 7)) & 1
 
     def _link(self, i):
-        """The link word of block i (meaningful only while block i is free)."""
+        """The link word of block i, unsigned (meaningful only while block i is free)."""
         o = i * self.block_size
         return int.from_bytes(bytes(self.buffer[o : o + 4]), "little")
 
-    def _walk(self, free, limit):
-        """Follow the free list, marking each block in the bitmap `free`.
+    def _walk(self, walked, limit):
+        from . import _picture
 
-        Returns the first `limit` indices, how many more there are, and how
-        the list ends ("end", or what is corrupt about it).
-        """
-        n = self.num_blocks
-        chain = []
-        count = 0
-        i = self._sw[_HEAD]
-        while i != n:
-            if not 0 <= i < n:
-                return chain, count - len(chain), "%d (corrupt link!)" % i
-            if count >= self.num_free:
-                return (
-                    chain,
-                    count - len(chain),
-                    "%d ... (more links than free blocks: corrupt!)" % i,
-                )
-            free[i >> 3] |= 1 << (i & 7)
-            if count < limit:
-                chain.append(i)
-            count += 1
-            i = self._link(i)
-        return chain, count - len(chain), "end"
+        return _picture.walk(self, walked, limit)
 
 
 # Raised instead when the heap is locked (hard IRQ): same type, no formatting.
@@ -322,18 +335,66 @@ def _check_int(name, value):
         raise TypeError("%s must be an int, got %s" % (name, type(value).__name__))
 
 
+def _block_views(buf, block_size, num_blocks):
+    mv = memoryview(buf)
+    return tuple(mv[i * block_size : (i + 1) * block_size] for i in range(num_blocks))
+
+
 def _pick_engine(engine):
-    if engine == "auto":
-        return _viper or _python
-    if engine == "python":
-        return _python
-    if engine == "viper":
-        if _viper is None:
-            raise ValueError(
-                "engine='viper' needs a port with a native emitter; use engine='auto' or 'python'"
-            )
+    if engine not in ("auto", "viper", "python"):
+        raise ValueError("engine must be 'auto', 'viper' or 'python', got %r" % (engine,))
+    if engine != "python" and _viper_usable() is None:
         return _viper
-    raise ValueError("engine must be 'auto', 'viper' or 'python', got %r" % (engine,))
+    if engine == "viper":
+        raise ValueError(
+            "engine='viper' is not available: %s; use 'auto' or 'python'" % VIPER_ERROR
+        )
+    return _python
+
+
+def _viper_usable():
+    """None when the viper engine may be used, else why not (also in VIPER_ERROR)."""
+    global VIPER_ERROR, _viper_checked
+    if _viper is not None and not _viper_checked:
+        _viper_checked = True
+        VIPER_ERROR = _selfcheck("viper")
+    return VIPER_ERROR
+
+
+def _selfcheck(engine, poison=0x3A3A3A3A):
+    """Run the engine's real code on a scratch slab; None if right, else what was wrong.
+
+    Guards against machine code that computes its constants wrong: MicroPython's
+    freezer can place frozen ARMv6-M viper code at 2 mod 4 while its 32-bit
+    constants are read as if at 0 mod 4 (seen on RP2040 in 1.28/1.29-preview:
+    the poison became 0x3A3AE001 and the argument-count check let alloc(1)
+    through). `poison` is what a free block must hold; tests pass a wrong one.
+    """
+    try:
+        s = MemSlab(8, 2, engine=engine, checked=True)  # _viper_checked is set: no recursion
+        w = _python.words(s.buffer, 4)
+        if w[0] != 1 or w[2] != 2 or w[1] != poison or w[3] != poison:
+            return "%s engine built words %r, expected [1, %d, 2, %d]" % (
+                engine,
+                [w[0], w[1], w[2], w[3]],
+                poison,
+                poison,
+            )
+        for name, call in (("alloc(1)", lambda: s.alloc(1)), ("free(0, 2)", lambda: s.free(0, 2))):
+            try:
+                call()
+            except TypeError:
+                continue
+            return "%s engine accepted %s (its argument check is broken)" % (engine, name)
+        got = [s.alloc(), s.alloc(), s.alloc()]
+        s.free(got[0])
+        d = MemSlab(8, 2, engine=engine)
+        got += [d.alloc(), d.alloc(), d.alloc()]
+        if got != [0, 1, None, 0, 1, None] or w[0] != 2 or s.num_used != 1:
+            return "%s engine handed out %r (expected [0, 1, None, 0, 1, None])" % (engine, got)
+    except Exception as e:  # noqa: BLE001 - any failure means: do not use this engine
+        return "%s engine failed its self-check: %s: %s" % (engine, type(e).__name__, e)
+    return None
 
 
 def _check_buffer(buffer, size, block_size, num_blocks):
@@ -345,7 +406,9 @@ def _check_buffer(buffer, size, block_size, num_blocks):
             "buffer must be a bytearray, array or memoryview, got %s" % type(buffer).__name__
         )
     addr = uctypes.addressof(mv) if len(mv) else 0
-    itemsize = uctypes.addressof(mv[1:]) - addr if len(mv) > 1 else 1
+    # Bytes per item (a memoryview of an array('I') counts items): the distance
+    # to the next item, measurable with just one item (mv[1:] is then empty).
+    itemsize = uctypes.addressof(mv[1:]) - addr if len(mv) else 1
     nbytes = len(mv) * itemsize
     if nbytes < size:
         raise ValueError(

@@ -1,0 +1,120 @@
+"""alloc_async across event loops: a crashed loop's waiters never keep a block."""
+
+import sys
+
+if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the Unix port
+    sys.path.append(".frozen")
+
+import asyncio
+
+from mptest import eq, slab
+
+WAIT = 5  # word index of the waiter count in slab._sw
+
+
+class Crash(Exception):
+    pass
+
+
+def _crash_with_waiters(s, waiters, hand_over):
+    """Run a loop whose main leaves `waiters` tasks in alloc_async, then raises.
+
+    With hand_over, main frees one block first: the oldest waiter is handed it
+    (its flag set) but the loop dies before that task runs to pick it up.
+    """
+    got = []
+
+    async def waiter():
+        got.append(await s.alloc_async())
+
+    async def main():
+        for _ in range(waiters):
+            asyncio.create_task(waiter())
+        while s._sw[WAIT] < waiters:  # every waiter queued (no clock involved)
+            await asyncio.sleep_ms(0)
+        if hand_over:
+            s.free(0)
+        raise Crash()
+
+    try:
+        asyncio.run(main())
+    except Crash:
+        pass
+    eq(got, [], "no waiter of the crashed loop ran")
+
+
+def _new_loop_gets_every_block(s, what):
+    asyncio.new_event_loop()
+
+    async def main():
+        hs = []
+        for _ in range(s.num_blocks):
+            hs.append(await s.alloc_async(1000))
+        return hs
+
+    eq(sorted(asyncio.run(main())), list(range(s.num_blocks)), what + ": every block, once")
+    eq(s._sw[WAIT], 0, what + ": no waiter left counted")
+
+
+def test_waiters_of_a_crashed_loop_do_not_take_freed_blocks():
+    s = slab(16, 2)
+    held = [s.alloc(), s.alloc()]
+    _crash_with_waiters(s, 3, False)
+    eq(s._sw[WAIT], 3, "the dead waiters are still counted until a new loop looks")
+    asyncio.new_event_loop()
+    for h in held:
+        s.free(h)  # handed to nobody: the waiters' loop is gone
+    eq((s.num_used, s._sw[WAIT]), (0, 0), "both blocks back on the free list")
+    _new_loop_gets_every_block(s, "after free()")
+
+
+def test_a_block_handed_to_a_task_that_never_ran_comes_back():
+    s = slab(16, 2)
+    s.alloc()
+    s.alloc()
+    _crash_with_waiters(s, 2, True)  # block 0 handed to the oldest, which never ran
+    eq(s.num_used, 2, "block 0 is in flight to a dead task")
+    s.free(1)  # one real owner gives its block back in the new loop
+    _new_loop_gets_every_block(s, "after the crash")
+
+
+def test_a_new_loop_without_any_free_reclaims_at_alloc_async():
+    s = slab(16, 3)
+    for _ in range(3):
+        s.alloc()
+    _crash_with_waiters(s, 1, True)  # block 0 handed to a dead task
+    s.free(1)
+    s.free(2)
+    # the loop was not replaced yet when these frees came: the old loop's live
+    # waiters could still run in a later asyncio.run(); none left, so the list
+    eq(s.num_used, 1, "block 0 still in flight")
+    _new_loop_gets_every_block(s, "alloc_async in a new loop")
+
+
+def test_the_same_loop_run_again_still_serves_its_waiters():
+    # No new_event_loop(): the tasks are alive and resume in the next run.
+    s = slab(16, 1)
+    s.alloc()
+    got = []
+
+    async def waiter():
+        got.append(await s.alloc_async())
+
+    async def first():
+        asyncio.create_task(waiter())
+        while s._sw[WAIT] < 1:
+            await asyncio.sleep_ms(0)
+        s.free(0)
+        raise Crash()
+
+    try:
+        asyncio.run(first())
+    except Crash:
+        pass
+
+    async def second():
+        while not got:
+            await asyncio.sleep_ms(0)
+
+    asyncio.run(second())
+    eq((got, s.num_used), ([0], 1), "the handed task picked its block up")
