@@ -45,6 +45,7 @@ _STATE_BYTES = 32  # eight 32-bit words; checked mode appends one bit per block
 # The longest alloc_async() wait: ticks_diff() is exact only within half the
 # ticks_ms period (2**30 ms), so a longer deadline would look already past.
 _MAX_TIMEOUT_MS = (1 << 29) - 1
+_M32 = 0xFFFFFFFF
 
 
 class SlabCorruptedError(RuntimeError):
@@ -374,9 +375,10 @@ def _selfcheck(engine, poison=0x3A3A3A3A):
         s = MemSlab(8, 2, engine=engine, checked=True)  # _viper_checked is set: no recursion
         w = _python.words(s.buffer, 4)
         if w[0] != 1 or w[2] != 2 or w[1] != poison or w[3] != poison:
-            return "%s engine built words %r, expected [1, %d, 2, %d]" % (
+            got = "%08X %08X %08X %08X" % (w[0] & _M32, w[1] & _M32, w[2] & _M32, w[3] & _M32)
+            return "%s engine built the words %s, not 00000001 %08X 00000002 %08X" % (
                 engine,
-                [w[0], w[1], w[2], w[3]],
+                got,
                 poison,
                 poison,
             )
