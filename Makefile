@@ -5,11 +5,25 @@ PY          := $(VENV)/bin/python
 MICROPYTHON := $(VENV)/bin/micropython
 STAMP       := $(VENV)/.installed-$(shell cksum < requirements-dev.txt | cut -d' ' -f1)
 
-# Extra prerequisites of `make test`, added by the fragments in mk/.
-TEST_DEPS :=
+.DEFAULT_GOAL := help
+
+# Board builds, bench, checks, soak, stress: one fragment each in mk/.
 include $(wildcard mk/*.mk)
 
-.PHONY: setup demo test clean
+.PHONY: help setup demo test clean
+
+help: setup
+	@echo "memslab: make <target>"
+	@echo "  demo        a slab on the Unix port: alloc/free, the picture, the counters"
+	@echo "  test        the whole suite (lint, typecheck, x64 .mpy build, pytest incl. the virtual board)"
+	@echo "  test-stress the concurrency and async tests again and again under CPU load"
+	@echo "  bench       speed and memory against a list pool and fresh bytearrays"
+	@echo "  footprint   .mpy size per board, heap taken by import memslab"
+	@echo "  firmware    .mpy trees per board in firmware/<BOARD>/lib"
+	@echo "  deploy      copy a board's build to a device:  BOARD=RPI_PICO PORT=/dev/ttyACM0"
+	@echo "  test-board  deploy, then run host_tests/mp on the device"
+	@echo "  soak        long threads + tasks + IRQ run (not in CI)"
+	@echo "  clean       remove .venv, results and caches"
 
 setup: $(STAMP)
 
@@ -21,7 +35,8 @@ $(STAMP): requirements-dev.txt
 demo: setup
 	MICROPYPATH=.frozen:modules $(MICROPYTHON) boards/UNIX/demo.py
 
-test: setup $(TEST_DEPS)
+# lint, typecheck: mk/checks.mk; firmware-UNIX (the x64 .mpy the suite also runs): mk/board.mk
+test: setup lint typecheck firmware-UNIX
 	$(VENV)/bin/pytest -q host_tests
 
 clean:

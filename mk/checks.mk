@@ -1,4 +1,4 @@
-# Static checks, both prerequisites of `make test`:
+# Static checks, both prerequisites of `make test` (see the Makefile):
 #   lint       ruff check over the package, tests, board code and tools
 #   typecheck  pyright on modules/ and each board's code against that board's
 #              micropython-*-stubs (installed into typings/<BOARD>/ by tools/typecheck.py)
@@ -7,7 +7,6 @@ LINT_DIRS := modules host_tests boards tools
 
 .PHONY: lint typecheck format-check
 
-TEST_DEPS += lint typecheck
 
 lint: setup
 	$(VENV)/bin/ruff check $(LINT_DIRS)

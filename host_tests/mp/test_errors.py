@@ -160,3 +160,27 @@ def test_a_slab_too_large_for_any_board_is_a_memory_error_that_says_why():
         e = raises(MemoryError, _ctor, bs, n)
         if "2**31" not in str(e):
             raise AssertionError("MemSlab(%d, %d): %s" % (bs, n, e))
+
+
+def _grow_until_it_moves(buf):
+    """Extend buf until the heap moves its bytes (bounded: it must move)."""
+    import uctypes
+
+    at = uctypes.addressof(buf)
+    for _ in range(64):
+        buf.extend(bytes(256))
+        if uctypes.addressof(buf) != at:
+            return
+    raise AssertionError("the bytearray never moved: this test cannot show the guard")
+
+
+def test_a_resized_buffer_is_reported_not_used():
+    for own in (False, True):
+        buf = None if own else bytearray(64)
+        s = slab(16, 4, buffer=buf)
+        h = s.alloc()
+        _grow_until_it_moves(s.buffer if own else buf)
+        for call, args in ((s.view, (h,)), (s.dump, ()), (s.views, ()), (s.free, (h + 1,))):
+            e = raises(RuntimeError, call, *args)
+            if "resized" not in str(e):
+                raise AssertionError(str(e))

@@ -121,6 +121,7 @@ class MemSlab:
         self._views = None
         self._waiters = None
         self._r = range(num_blocks)  # r[h] is the small int h, for any int h in range
+        self._owner_at = uctypes.addressof(self._owner)  # see _check_not_moved
         alloc, free = engine_mod.make(self, st, self._r, checked)
         self._free_raw = free  # without the threadsafe guard: for slow paths inside it
         if threadsafe:
@@ -147,6 +148,7 @@ class MemSlab:
 
     def view(self, h):
         """A memoryview of block h's block_size bytes. Allocates: not in a hard IRQ."""
+        self._check_not_moved()
         self._check_handle(h, "view")
         if self.checked and not self._is_used(h):
             raise ValueError("view(%d): block %d is free; alloc() it first" % (h, h))
@@ -161,6 +163,7 @@ class MemSlab:
         object per block, so it is opt-in.
         """
         if self._views is None:
+            self._check_not_moved()
             # Built in a helper: a generator expression here would close over
             # locals, making this method allocate cells on every call.
             self._views = _block_views(self.buffer, self.block_size, self.num_blocks)
@@ -182,6 +185,7 @@ class MemSlab:
                 "alloc_async(timeout_ms=%d): at most %d ms (6.2 days, the ticks_ms range); "
                 "pass None to wait forever" % (timeout_ms, _MAX_TIMEOUT_MS)
             )
+        self._check_not_moved()
         from . import _async  # asyncio is loaded only by code that waits
 
         return _async.alloc(self, timeout_ms)
@@ -192,6 +196,7 @@ class MemSlab:
         Shows the first `limit` blocks and links (a 65,536-block picture helps
         nobody and would not fit a board's heap). Allocates: not for IRQs.
         """
+        self._check_not_moved()
         from . import _picture  # loaded only when drawn
 
         return _picture.draw(self, limit)
@@ -220,6 +225,7 @@ class MemSlab:
             return self._free_raw(self._r[h])  # the guard, if any, is already held
         exc = _handle_error_type(h, self.num_blocks) or ValueError  # in range: already free
         try:
+            self._check_not_moved()
             msg = self._handle_message(h, "free")
         except MemoryError:
             raise _LOCKED[exc]
@@ -233,6 +239,7 @@ class MemSlab:
         be a MemoryError in a hard IRQ on a 32-bit board, not this error).
         """
         try:
+            self._check_not_moved()
             msg = self._corrupt_message(h)
         except MemoryError:
             raise _LOCKED[SlabCorruptedError]
@@ -260,6 +267,7 @@ class MemSlab:
 
     def _poisoned(self, h, offset):
         try:
+            self._check_not_moved()
             msg = "block %d was written after it was freed (byte %d lost the 0x3A poison)"
             msg = msg % (h, offset)
         except MemoryError:
@@ -272,6 +280,21 @@ class MemSlab:
         self._waiters.give(h)
 
     # -- helpers --
+
+    def _check_not_moved(self):
+        """Raise if the caller resized the slab's buffer after building the slab.
+
+        A bytearray that grows may move its bytes; alloc()/free() would then
+        write into memory the heap has given to something else (a crash).
+        The hot path cannot afford to look; the slow paths and every other
+        method do. (A memoryview's own pointer never moves, so a resized
+        bytearray behind a memoryview cannot be seen.)
+        """
+        if uctypes.addressof(self._owner) != self._owner_at:
+            raise RuntimeError(
+                "the slab's buffer was resized after MemSlab() was built, and its bytes "
+                "moved: the slab is unusable. Never resize a slab's buffer; build a new MemSlab"
+            )
 
     def _check_handle(self, h, verb):
         exc = _handle_error_type(h, self.num_blocks)
