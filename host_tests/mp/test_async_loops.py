@@ -118,3 +118,50 @@ def test_the_same_loop_run_again_still_serves_its_waiters():
 
     asyncio.run(second())
     eq((got, s.num_used), ([0], 1), "the handed task picked its block up")
+
+
+# -- async with slab.block_async(timeout_ms) as h
+
+
+def test_block_async_frees_on_exit_and_on_an_exception():
+    s = slab(16, 1)
+
+    async def main():
+        async with s.block_async() as h:
+            eq((h, s.num_used), (0, 1), "inside")
+        eq(s.num_used, 0, "after")
+        try:
+            async with s.block_async(100) as h:
+                raise KeyError(h)
+        except KeyError:
+            pass
+        eq(s.num_used, 0, "the exception did not leak the block")
+
+    asyncio.run(main())
+
+
+def test_block_async_waits_for_a_free_then_times_out():
+    s = slab(16, 1)
+    h = s.alloc()
+    got = []
+
+    async def user():
+        async with s.block_async() as b:
+            got.append(b)
+
+    async def main():
+        t = asyncio.create_task(user())
+        while s._sw[WAIT] < 1:
+            await asyncio.sleep_ms(0)
+        s.free(h)  # handed to the waiting block_async
+        await t
+        eq((got, s.num_used), ([h], 0), "used and freed")
+        s.alloc()
+        try:
+            async with s.block_async(10):
+                raise AssertionError("the body ran without a block")
+        except asyncio.TimeoutError:
+            pass
+        eq((s.num_used, s._sw[WAIT]), (1, 0), "nothing taken, nobody queued")
+
+    asyncio.run(main())

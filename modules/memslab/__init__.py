@@ -11,11 +11,34 @@ block holds the index of the next free block, `num_blocks` marks the end.
     h = slab.alloc()        # 0..7, or None when every block is in use
     slab.view(h)[0] = 42    # a memoryview of the block's 64 bytes
     slab.free(h)
+
+Where things are: this file is the public class and how an engine is chosen;
+_layout.py the state words every part shares; _python.py and _viper.py the
+hot path; _errors.py the checks and messages; _guard.py the critical
+section; _waitq.py and _async.py waiting for a block; _picture.py dump();
+_inventory.py used() and reset(). Only the first five load with the package.
 """
 
 import uctypes
 
 from . import _python
+from ._errors import (
+    LOCKED,
+    SlabCorruptedError,
+    SlabEmptyError,
+    check_buffer,
+    check_geometry,
+    check_timeout,
+    corrupt_message,
+    handle_error_type,
+    handle_message,
+    moved_message,
+    poisoned_message,
+)
+from ._layout import BITS, MAX, POISON, USED, WORDS, WPB, N
+
+__version__ = "0.1.0"
+__all__ = ("VIPER_ERROR", "MemSlab", "SlabCorruptedError", "SlabEmptyError")
 
 # Why the viper engine is not used (None while it is usable). A viper decorator
 # is a SyntaxError on a port without a native emitter; a .mpy built for another
@@ -31,25 +54,9 @@ except Exception as e:  # noqa: BLE001 - any failure here means: use the Python 
         VIPER_ERROR += " (this .mpy was built for another CPU: install the build for your board)"
 _viper_checked = False  # _selfcheck has run on the viper engine (once, on the first viper slab)
 
-__version__ = "0.1.0"
-
-# Word indices of the slab state, the same in _python.py and _viper.py.
-_HEAD = 0
-_USED = 1
-_MAX = 2
-_N = 3
-_WPB = 4
-_WAIT = 5
-_STATE_BYTES = 32  # eight 32-bit words; checked mode appends one bit per block
-
-# The longest alloc_async() wait: ticks_diff() is exact only within half the
-# ticks_ms period (2**30 ms), so a longer deadline would look already past.
+# The longest wait: ticks_diff() is exact only within half the ticks_ms
+# period (2**30 ms), so a longer deadline would look already past.
 _MAX_TIMEOUT_MS = (1 << 29) - 1
-_M32 = 0xFFFFFFFF
-
-
-class SlabCorruptedError(RuntimeError):
-    """The free list or a free block was overwritten; alloc() refuses to use it."""
 
 
 class MemSlab:
@@ -60,13 +67,21 @@ class MemSlab:
 
     alloc() -> int or None   take a block (LIFO reuse); None when none is free
     free(h)                  give block h back; a bad h raises and changes nothing
-    view(h) -> memoryview    the block's bytes (allocates: not for hard IRQs)
+    view(h) -> memoryview    the block's bytes (allocates: not in hard IRQs)
     views() -> tuple         one memoryview per block, built once (IRQ-safe to index)
-    await alloc_async(timeout_ms=None) -> int or None   wait for a block
-
-    alloc and free are set per instance in __init__ (closures over the state)
-    because a closure call is the cheapest call MicroPython makes.
+    with block() as h        a block freed when the with-block exits
+    await alloc_async(timeout_ms=None) -> int or None   wait in a task
+    async with block_async(timeout_ms=None) as h        wait, free on exit
+    alloc_wait(timeout_ms=None) -> int or None          wait in a thread
+    used(), stats(), addressof(h), reset(owned=()), dump()
     """
+
+    # Defaults kept on the class, not in every instance's dict (heap per slab).
+    checked = False
+    threadsafe = False
+    _views = None  # the tuple built by views()
+    _waiters = None  # _waitq.Waiters, made by the first waiter
+    _section = None  # (enter, exit) of the threadsafe guard; set below the class
 
     def __init__(
         self,
@@ -78,73 +93,92 @@ class MemSlab:
         checked=False,
         threadsafe=False,
     ):
-        _check_int("block_size", block_size)
-        _check_int("num_blocks", num_blocks)
-        if block_size < 4 or block_size % 4:
-            raise ValueError(
-                "block_size must be a multiple of 4 and at least 4, got %d; try %d"
-                % (block_size, max(4, (block_size + 3) & ~3))
-            )
-        if num_blocks < 1:
-            raise ValueError("num_blocks must be at least 1, got %d" % num_blocks)
-        if num_blocks >= 1 << 30:
-            raise ValueError("num_blocks must be below 2**30 (block indices stay small ints)")
-        size = block_size * num_blocks
-        if size >= 1 << 31:  # bytearray() would raise OverflowError on a 32-bit board
-            raise MemoryError(
-                "MemSlab(%d, %d) needs %d bytes; one slab holds less than 2**31 bytes "
-                "(and a board's heap far less): use fewer or smaller blocks"
-                % (block_size, num_blocks, size)
-            )
+        check_geometry(block_size, num_blocks)
         engine_mod = _pick_engine(engine)
+        size = block_size * num_blocks
+        owner = buffer
         if buffer is None:
-            buffer = bytearray(size)  # MemoryError here, never later in alloc()
-            self._owner = buffer
+            owner = buffer = bytearray(size)  # MemoryError here, never later in alloc()
         else:
-            self._owner = buffer
-            buffer = _check_buffer(buffer, size, block_size, num_blocks)
-        st = bytearray(_STATE_BYTES + ((num_blocks + 7) >> 3 if checked else 0))
-        sw = _python.words(st, 8)
-        sw[_N] = num_blocks
-        sw[_WPB] = block_size >> 2
+            buffer = check_buffer(buffer, size, block_size, num_blocks)
+        st = bytearray(WORDS * 4 + ((num_blocks + 7) >> 3 if checked else 0))
+        sw = _python.words(st, WORDS)
+        sw[N] = num_blocks
+        sw[WPB] = block_size >> 2
         engine_mod.build(st, buffer, checked)
 
         self.block_size = block_size
         self.num_blocks = num_blocks
         self.buffer = buffer
         self.engine = "viper" if engine_mod is _viper else "python"
-        self.checked = bool(checked)
-        self.threadsafe = bool(threadsafe)
+        if checked:  # else the class attribute (False): a slab's heap counts every field
+            self.checked = True
         self._buf = buffer
+        self._owner = owner  # what the caller passed: resizing it is detected
+        self._owner_at = uctypes.addressof(owner)
         self._st = st
         self._sw = sw
-        self._views = None
-        self._waiters = None
         self._r = range(num_blocks)  # r[h] is the small int h, for any int h in range
-        self._owner_at = uctypes.addressof(self._owner)  # see _check_not_moved
         alloc, free = engine_mod.make(self, st, self._r, checked)
         self._free_raw = free  # without the threadsafe guard: for slow paths inside it
         if threadsafe:
-            alloc, free = _guarded(alloc, free)
+            from . import _guard
+
+            self.threadsafe = True
+            alloc, free, self._section = _guard.guarded(alloc, free)
+        # Set per instance (they are closures over this slab's state): the
+        # methods of the same names below only document them.
         self.alloc = alloc
         self.free = free
+
+    # The hot path. The instance attributes set in __init__ shadow these two
+    # methods, so calling them costs no method lookup; they are here for
+    # help(), hasattr(MemSlab, "alloc") and editors.
+    def alloc(self):
+        """Take a free block: its index 0..num_blocks-1, or None when none is free.
+
+        Never allocates heap memory and never blocks: legal in a hard IRQ.
+        LIFO: the block freed last is handed out first.
+        """
+        return self.alloc()
+
+    def free(self, h):
+        """Give block h back. A bad h raises TypeError/ValueError and changes nothing.
+
+        Hands h straight to the oldest waiter of alloc_async/alloc_wait, if any.
+        """
+        return self.free(h)
 
     # Counters: plain reads of the state words, safe in a hard IRQ.
     @property
     def num_used(self):
-        return self._sw[_USED]
+        return self._sw[USED]
 
     @property
     def num_free(self):
-        return self.num_blocks - self._sw[_USED]
+        return self.num_blocks - self._sw[USED]
 
     @property
     def max_used(self):
-        return self._sw[_MAX]
+        return self._sw[MAX]
 
     def reset_max(self):
         """Set max_used to the current num_used (Zephyr's reset_max)."""
-        self._sw[_MAX] = self._sw[_USED]
+        self._sw[MAX] = self._sw[USED]
+
+    def stats(self):
+        """Counters in blocks and in bytes (Zephyr's k_mem_slab_runtime_stats_get)."""
+        used, peak, bs = self._sw[USED], self._sw[MAX], self.block_size
+        return {
+            "block_size": bs,
+            "num_blocks": self.num_blocks,
+            "num_used": used,
+            "num_free": self.num_blocks - used,
+            "max_used": peak,
+            "allocated_bytes": used * bs,
+            "free_bytes": (self.num_blocks - used) * bs,
+            "max_allocated_bytes": peak * bs,
+        }
 
     def view(self, h):
         """A memoryview of block h's block_size bytes. Allocates: not in a hard IRQ."""
@@ -169,26 +203,83 @@ class MemSlab:
             self._views = _block_views(self.buffer, self.block_size, self.num_blocks)
         return self._views
 
+    def addressof(self, h):
+        """The address of block h's first byte (for DMA and uctypes.struct).
+
+        buffer address + h * block_size. Allocates nothing where the address
+        is a small int (RP2040 SRAM at 0x20000000, ESP32 DRAM at 0x3FFxxxxx).
+        """
+        self._check_handle(h, "addressof")
+        return uctypes.addressof(self._buf) + h * self.block_size
+
+    def block(self):
+        """`with slab.block() as h:` a block, freed when the with-block exits (also
+        on an exception). SlabEmptyError, a MemoryError, when none is free."""
+        return _Block(self)
+
     def alloc_async(self, timeout_ms=None):
         """Awaitable: a block index, waiting while the slab is empty.
 
         Returns None if timeout_ms (None = wait forever) passes first. Waiters
         are served first come, first served; free() hands them the block.
+        Allocates (a coroutine, a waiter): call it from tasks, not IRQs.
         """
-        if timeout_ms is not None and timeout_ms.__class__ is not int:
-            raise TypeError(
-                "alloc_async(timeout_ms): timeout_ms is an int number of milliseconds "
-                "or None (wait forever), got %s" % type(timeout_ms).__name__
-            )
-        if timeout_ms is not None and timeout_ms > _MAX_TIMEOUT_MS:
-            raise ValueError(
-                "alloc_async(timeout_ms=%d): at most %d ms (6.2 days, the ticks_ms range); "
-                "pass None to wait forever" % (timeout_ms, _MAX_TIMEOUT_MS)
-            )
+        check_timeout("alloc_async", timeout_ms, _MAX_TIMEOUT_MS)
         self._check_not_moved()
         from . import _async  # asyncio is loaded only by code that waits
 
         return _async.alloc(self, timeout_ms)
+
+    def block_async(self, timeout_ms=None):
+        """`async with slab.block_async(timeout_ms) as h:` waits like alloc_async,
+        frees h on exit; raises asyncio.TimeoutError when the timeout passes."""
+        check_timeout("block_async", timeout_ms, _MAX_TIMEOUT_MS)
+        self._check_not_moved()
+        from . import _async
+
+        return _async.Block(self, timeout_ms)
+
+    def alloc_wait(self, timeout_ms=None):
+        """Block this thread until a block is free; its index, or None on timeout.
+
+        Zephyr's k_mem_slab_alloc(slab, timeout): for threads and the RP2040's
+        second core. Needs threadsafe=True. Waiting threads and alloc_async
+        tasks are served in one first-come, first-served order. The thread
+        polls every millisecond (no IRQ-safe way to wake it exists).
+        """
+        check_timeout("alloc_wait", timeout_ms, _MAX_TIMEOUT_MS)
+        if not self.threadsafe:
+            raise ValueError(
+                "alloc_wait() needs MemSlab(..., threadsafe=True): the waiting thread "
+                "and whoever frees share the slab"
+            )
+        self._check_not_moved()
+        from . import _waitq
+
+        return _waitq.alloc_wait(self, timeout_ms)
+
+    def used(self):
+        """The indices of the allocated blocks, ascending (a leak report).
+
+        Exact in both modes: checked=True reads its bitmap; the default mode
+        walks the free list (SlabCorruptedError if it is broken). Allocates.
+        """
+        self._check_not_moved()
+        from . import _inventory
+
+        return _inventory.used(self)
+
+    def reset(self, owned=()):
+        """Rebuild the free list so that exactly the blocks in `owned` stay allocated.
+
+        The way back after a SlabCorruptedError. Fixes the counters, serves
+        waiting tasks/threads first, and rejects a bad entry (TypeError,
+        ValueError) changing nothing. Not for IRQs (it allocates).
+        """
+        self._check_not_moved()
+        from . import _inventory
+
+        _inventory.reset(self, owned)
 
     def dump(self, limit=48):
         """A picture of the slab: each block used or free and the free-list chain.
@@ -210,25 +301,25 @@ class MemSlab:
             self.engine,
         )
 
-    # -- slow paths, called by the engines: they raise or hand a block on --
+    # -- slow paths, called by the engines: each raises or hands a block on --
     # In a hard IRQ the heap is locked and no message can be formatted; each
-    # then raises a prebuilt exception of the same type (see _LOCKED).
+    # then raises a prebuilt exception of the same type (LOCKED).
 
     def _reject(self, h):
         """free(h) was refused by the engine: raise the error that says why.
 
         One exception: an int of the right value that is not the small-int
-        object itself (a long int from array('q'), 2**40 // 2**38) is freed
-        as its small int; the engines' identity test sends it here.
+        object itself (a long int from array('q')) is freed as its small int;
+        the engines' identity test sends it here.
         """
         if h.__class__ is int and 0 <= h < self.num_blocks and h is not self._r[h]:
             return self._free_raw(self._r[h])  # the guard, if any, is already held
-        exc = _handle_error_type(h, self.num_blocks) or ValueError  # in range: already free
+        exc = handle_error_type(h, self.num_blocks) or ValueError  # in range: already free
         try:
             self._check_not_moved()
-            msg = self._handle_message(h, "free")
+            msg = handle_message(self, h, "free")
         except MemoryError:
-            raise _LOCKED[exc]
+            raise LOCKED[exc]
         raise exc(msg)
 
     def _corrupt(self, h, nxt=None):
@@ -240,43 +331,22 @@ class MemSlab:
         """
         try:
             self._check_not_moved()
-            msg = self._corrupt_message(h)
+            msg = corrupt_message(self, h, self._link(h))
         except MemoryError:
-            raise _LOCKED[SlabCorruptedError]
+            raise LOCKED[SlabCorruptedError]
         raise SlabCorruptedError(msg)
-
-    def _corrupt_message(self, h):
-        n = self.num_blocks
-        nxt = self._link(h)
-        if self._sw[_USED] >= n:
-            return (
-                "the free list goes on at block %d although all %d blocks are allocated: "
-                "a block was freed twice, or written after it was freed" % (h, n)
-            )
-        if nxt == h:
-            what = "itself"
-        elif nxt < n:
-            what = "%d, an allocated block" % nxt
-        else:
-            what = "0x%08X, not a block index" % nxt
-        return "free block %d links to %s; something wrote into block %d after it was freed" % (
-            h,
-            what,
-            h,
-        )
 
     def _poisoned(self, h, offset):
         try:
             self._check_not_moved()
-            msg = "block %d was written after it was freed (byte %d lost the 0x3A poison)"
-            msg = msg % (h, offset)
+            msg = poisoned_message(h, offset)
         except MemoryError:
-            raise _LOCKED[SlabCorruptedError]
+            raise LOCKED[SlabCorruptedError]
         raise SlabCorruptedError(msg)
 
     def _handoff(self, h):
-        # free(h) with waiters: h goes to the oldest alloc_async() waiter, not
-        # to the free list (num_used unchanged). Allocation-free: IRQ-safe.
+        # free(h) with waiters: h goes to the oldest waiter, not to the free
+        # list (num_used unchanged). Allocation-free: IRQ-safe.
         self._waiters.give(h)
 
     # -- helpers --
@@ -291,40 +361,15 @@ class MemSlab:
         bytearray behind a memoryview cannot be seen.)
         """
         if uctypes.addressof(self._owner) != self._owner_at:
-            raise RuntimeError(
-                "the slab's buffer was resized after MemSlab() was built, and its bytes "
-                "moved: the slab is unusable. Never resize a slab's buffer; build a new MemSlab"
-            )
+            raise RuntimeError(moved_message())
 
     def _check_handle(self, h, verb):
-        exc = _handle_error_type(h, self.num_blocks)
+        exc = handle_error_type(h, self.num_blocks)
         if exc is not None:
-            raise exc(self._handle_message(h, verb))
-
-    def _handle_message(self, h, verb):
-        if h.__class__ is not int:
-            hint = " (alloc() returns None when the slab is empty)" if h is None else ""
-            return "%s() takes a block index (int) from alloc(), got %s%s" % (
-                verb,
-                type(h).__name__,
-                hint,
-            )
-        if not 0 <= h < self.num_blocks:
-            return "%s(%d): no such block; this slab has blocks 0..%d" % (
-                verb,
-                h,
-                self.num_blocks - 1,
-            )
-        if self.checked:
-            return "%s(%d): block %d is not allocated (already freed, or never from alloc())" % (
-                verb,
-                h,
-                h,
-            )
-        return "%s(%d): block %d is already free (double free)" % (verb, h, h)
+            raise exc(handle_message(self, h, verb))
 
     def _is_used(self, h):
-        return (self._st[_STATE_BYTES + (h >> 3)] >> (h & 7)) & 1
+        return (self._st[BITS + (h >> 3)] >> (h & 7)) & 1
 
     def _link(self, i):
         """The link word of block i, unsigned (meaningful only while block i is free)."""
@@ -337,26 +382,38 @@ class MemSlab:
         return _picture.walk(self, walked, limit)
 
 
-# Raised instead when the heap is locked (hard IRQ): same type, no formatting.
-_LOCKED = {
-    TypeError: TypeError("memslab: block index is not an int (no details: heap locked)"),
-    ValueError: ValueError("memslab: bad or already free block (no details: heap locked)"),
-    SlabCorruptedError: SlabCorruptedError("memslab: free list corrupted (heap locked)"),
-}
+def _no_enter():
+    return 0
 
 
-def _handle_error_type(h, n):
-    """TypeError, ValueError or None (valid range) for a block index h."""
-    if h.__class__ is not int:
-        return TypeError
-    if not 0 <= h < n:
-        return ValueError
-    return None
+def _no_exit(_):
+    pass
 
 
-def _check_int(name, value):
-    if value.__class__ is not int:
-        raise TypeError("%s must be an int, got %s" % (name, type(value).__name__))
+_NO_SECTION = (_no_enter, _no_exit)  # a slab that is not threadsafe guards nothing
+MemSlab._section = _NO_SECTION
+
+
+class _Block:
+    """The context manager of MemSlab.block()."""
+
+    def __init__(self, slab):
+        self.slab = slab
+        self.h = None
+
+    def __enter__(self):
+        h = self.slab.alloc()
+        if h is None:
+            raise SlabEmptyError(
+                "block(): all %d blocks are in use; free one, or wait with block_async()"
+                % self.slab.num_blocks
+            )
+        self.h = h
+        return h
+
+    def __exit__(self, *exc):
+        self.slab.free(self.h)
+        return False
 
 
 def _block_views(buf, block_size, num_blocks):
@@ -364,10 +421,13 @@ def _block_views(buf, block_size, num_blocks):
     return tuple(mv[i * block_size : (i + 1) * block_size] for i in range(num_blocks))
 
 
+# -- choosing an engine --
+
+
 def _pick_engine(engine):
     if engine not in ("auto", "viper", "python"):
         raise ValueError("engine must be 'auto', 'viper' or 'python', got %r" % (engine,))
-    if engine != "python" and _viper_usable() is None:
+    if engine != "python" and _viper is not None and _viper_usable() is None:
         return _viper
     if engine == "viper":
         raise ValueError(
@@ -385,7 +445,7 @@ def _viper_usable():
     return VIPER_ERROR
 
 
-def _selfcheck(engine, poison=0x3A3A3A3A):
+def _selfcheck(engine, poison=POISON):
     """Run the engine's real code on a scratch slab; None if right, else what was wrong.
 
     Guards against machine code that computes its constants wrong: MicroPython's
@@ -398,14 +458,17 @@ def _selfcheck(engine, poison=0x3A3A3A3A):
         s = MemSlab(8, 2, engine=engine, checked=True)  # _viper_checked is set: no recursion
         w = _python.words(s.buffer, 4)
         if w[0] != 1 or w[2] != 2 or w[1] != poison or w[3] != poison:
-            got = "%08X %08X %08X %08X" % (w[0] & _M32, w[1] & _M32, w[2] & _M32, w[3] & _M32)
+            m = 0xFFFFFFFF
+            got = "%08X %08X %08X %08X" % (w[0] & m, w[1] & m, w[2] & m, w[3] & m)
             return "%s engine built the words %s, not 00000001 %08X 00000002 %08X" % (
                 engine,
                 got,
                 poison,
                 poison,
             )
-        for name, call in (("alloc(1)", lambda: s.alloc(1)), ("free(0, 2)", lambda: s.free(0, 2))):
+        # the engine's closures (getattr: the class's documenting methods take no count)
+        alloc, free = getattr(s, "alloc"), getattr(s, "free")  # noqa: B009
+        for name, call in (("alloc(1)", lambda: alloc(1)), ("free(0, 2)", lambda: free(0, 2))):
             try:
                 call()
             except TypeError:
@@ -420,75 +483,3 @@ def _selfcheck(engine, poison=0x3A3A3A3A):
     except Exception as e:  # noqa: BLE001 - any failure means: do not use this engine
         return "%s engine failed its self-check: %s: %s" % (engine, type(e).__name__, e)
     return None
-
-
-def _check_buffer(buffer, size, block_size, num_blocks):
-    """Validate a caller's buffer; return a byte-indexed object over exactly `size` bytes."""
-    try:
-        mv = memoryview(buffer)
-    except TypeError:
-        raise TypeError(
-            "buffer must be a bytearray, array or memoryview, got %s" % type(buffer).__name__
-        )
-    addr = uctypes.addressof(mv) if len(mv) else 0
-    # Bytes per item (a memoryview of an array('I') counts items): the distance
-    # to the next item, measurable with just one item (mv[1:] is then empty).
-    itemsize = uctypes.addressof(mv[1:]) - addr if len(mv) else 1
-    nbytes = len(mv) * itemsize
-    if nbytes < size:
-        raise ValueError(
-            "buffer holds %d bytes but %d blocks of %d bytes need %d; pass a larger "
-            "buffer or ask for fewer blocks" % (nbytes, num_blocks, block_size, size)
-        )
-    try:
-        mv[0] = mv[0]
-    except TypeError:
-        raise ValueError("buffer is read-only; pass a bytearray (not bytes)")
-    if addr & 3:
-        raise ValueError(
-            "buffer starts at an address that is not a multiple of 4 (off by %d); "
-            "slice it at a multiple of 4 or pass a fresh bytearray" % (addr & 3)
-        )
-    if itemsize == 1:
-        return mv[:size]
-    return uctypes.bytearray_at(addr, size)  # bytes view over a wider-typed array
-
-
-def _guarded(alloc, free):
-    """Wrap alloc/free in a critical section for slabs shared across threads/cores."""
-    try:  # rp2, esp32: masks IRQs on this core and spin-locks the other core
-        from machine import disable_irq, enable_irq
-    except ImportError:
-        disable_irq = None
-    if disable_irq is not None:
-
-        def alloc_irq():
-            s = disable_irq()
-            try:
-                return alloc()
-            finally:
-                enable_irq(s)
-
-        def free_irq(h):
-            s = disable_irq()
-            try:
-                return free(h)
-            finally:
-                enable_irq(s)
-
-        return alloc_irq, free_irq
-    try:
-        import _thread
-    except ImportError:  # no threads and no IRQ masking: nothing can race
-        return alloc, free
-    lock = _thread.allocate_lock()
-
-    def alloc_locked():
-        with lock:
-            return alloc()
-
-    def free_locked(h):
-        with lock:
-            return free(h)
-
-    return alloc_locked, free_locked

@@ -1,0 +1,63 @@
+"""The state layout is written down once (modules/memslab/_layout.py); every copy equals it.
+
+The viper engine cannot import names, so it keeps const() copies; the python
+engine keeps them too (a const is folded into the bytecode, a global is a
+dictionary lookup per use). The MicroPython-side tests name a word or two.
+This test reads every `NAME = const(value)` / `NAME = value` of a layout name
+in the package and the tests and proves it equal to _layout.py.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = ROOT / "modules" / "memslab"
+
+
+def _consts(path):
+    """{name without leading underscores: value} of module-level int constants."""
+    out = {}
+    for node in ast.parse(path.read_text()).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            continue
+        target, value = node.targets[0], node.value
+        if not isinstance(target, ast.Name):
+            continue
+        if isinstance(value, ast.Call) and getattr(value.func, "id", "") == "const":
+            value = value.args[0]
+        if isinstance(value, ast.Constant) and isinstance(value.value, int):
+            out[target.id.lstrip("_")] = value.value
+    return out
+
+
+LAYOUT = _consts(PKG / "_layout.py")
+
+
+def test_the_layout_names_every_word():
+    assert [LAYOUT[k] for k in ("HEAD", "USED", "MAX", "N", "WPB", "WAIT", "LO", "HI")] == list(
+        range(8)
+    )
+    assert LAYOUT["WORDS"] * 4 == LAYOUT["BITS"]
+    assert LAYOUT["POISON"] < 2**30  # a small int on 32-bit boards
+    doc = (PKG / "_layout.py").read_text()
+    for name in LAYOUT:
+        assert re.search(r"\b%s\b" % name, doc.split('"""')[1]), name + " is not described"
+
+
+def test_every_copy_equals_the_layout():
+    files = sorted(PKG.glob("*.py")) + sorted((ROOT / "host_tests" / "mp").glob("*.py"))
+    checked = 0
+    for path in files:
+        if path.name == "_layout.py":
+            continue
+        for name, value in _consts(path).items():
+            if name in LAYOUT:
+                assert value == LAYOUT[name], "%s: %s = %r, _layout.py says %r" % (
+                    path.relative_to(ROOT),
+                    name,
+                    value,
+                    LAYOUT[name],
+                )
+                checked += 1
+    assert checked >= 10, "the engines' const copies were not found"

@@ -1,0 +1,172 @@
+"""memslab's errors: the exception types, the checks at the edge, every message.
+
+Why a call was refused is decided here, in one place. The engines' hot path
+makes one cheap test per call and, when it fails, calls a slow path on the
+slab (MemSlab._reject/_corrupt/_poisoned), which comes here for the words.
+
+In a hard IRQ the heap is locked and no message can be formatted: the slow
+paths then raise LOCKED[type], a prebuilt exception of the same type.
+"""
+
+import uctypes
+
+
+class SlabCorruptedError(RuntimeError):
+    """The free list or a free block was overwritten; alloc() refuses to use it."""
+
+
+class SlabEmptyError(MemoryError):
+    """slab.block() found no free block (a MemoryError, as an empty heap would raise)."""
+
+
+# Raised instead when the heap is locked (hard IRQ): same type, no formatting.
+LOCKED = {
+    TypeError: TypeError("memslab: block index is not an int (no details: heap locked)"),
+    ValueError: ValueError("memslab: bad or already free block (no details: heap locked)"),
+    SlabCorruptedError: SlabCorruptedError("memslab: free list corrupted (heap locked)"),
+}
+
+
+def check_int(name, value):
+    if value.__class__ is not int:
+        raise TypeError("%s must be an int, got %s" % (name, type(value).__name__))
+
+
+def check_geometry(block_size, num_blocks):
+    """The constructor's rules for block_size and num_blocks."""
+    check_int("block_size", block_size)
+    check_int("num_blocks", num_blocks)
+    if block_size < 4 or block_size % 4:
+        raise ValueError(
+            "block_size must be a multiple of 4 and at least 4, got %d; try %d"
+            % (block_size, max(4, (block_size + 3) & ~3))
+        )
+    if num_blocks < 1:
+        raise ValueError("num_blocks must be at least 1, got %d" % num_blocks)
+    if num_blocks >= 1 << 30:
+        raise ValueError("num_blocks must be below 2**30 (block indices stay small ints)")
+    size = block_size * num_blocks
+    if size >= 1 << 31:  # bytearray() would raise OverflowError on a 32-bit board
+        raise MemoryError(
+            "MemSlab(%d, %d) needs %d bytes; one slab holds less than 2**31 bytes "
+            "(and a board's heap far less): use fewer or smaller blocks"
+            % (block_size, num_blocks, size)
+        )
+
+
+def check_timeout(verb, timeout_ms, most):
+    """timeout_ms: None (wait forever) or an int of at most `most` ms."""
+    if timeout_ms is None:
+        return
+    if timeout_ms.__class__ is not int:
+        raise TypeError(
+            "%s(timeout_ms): timeout_ms is an int number of milliseconds "
+            "or None (wait forever), got %s" % (verb, type(timeout_ms).__name__)
+        )
+    if timeout_ms > most:
+        raise ValueError(
+            "%s(timeout_ms=%d): at most %d ms (6.2 days, the ticks_ms range); "
+            "pass None to wait forever" % (verb, timeout_ms, most)
+        )
+
+
+def check_buffer(buffer, size, block_size, num_blocks):
+    """Validate a caller's buffer; return a byte-indexed object over exactly `size` bytes."""
+    try:
+        mv = memoryview(buffer)
+    except TypeError:
+        raise TypeError(
+            "buffer must be a bytearray, array or memoryview, got %s" % type(buffer).__name__
+        )
+    addr = uctypes.addressof(mv) if len(mv) else 0
+    # Bytes per item (a memoryview of an array('I') counts items): the distance
+    # to the next item, measurable with just one item (mv[1:] is then empty).
+    itemsize = uctypes.addressof(mv[1:]) - addr if len(mv) else 1
+    nbytes = len(mv) * itemsize
+    if nbytes < size:
+        raise ValueError(
+            "buffer holds %d bytes but %d blocks of %d bytes need %d; pass a larger "
+            "buffer or ask for fewer blocks" % (nbytes, num_blocks, block_size, size)
+        )
+    try:
+        mv[0] = mv[0]
+    except TypeError:
+        raise ValueError("buffer is read-only; pass a bytearray (not bytes)")
+    if addr & 3:
+        raise ValueError(
+            "buffer starts at an address that is not a multiple of 4 (off by %d); "
+            "slice it at a multiple of 4 or pass a fresh bytearray" % (addr & 3)
+        )
+    if itemsize == 1:
+        return mv[:size]
+    return uctypes.bytearray_at(addr, size)  # bytes view over a wider-typed array
+
+
+def handle_error_type(h, n):
+    """TypeError, ValueError or None (a valid index) for a block index h of n blocks."""
+    if h.__class__ is not int:
+        return TypeError
+    if not 0 <= h < n:
+        return ValueError
+    return None
+
+
+def handle_message(slab, h, verb):
+    """Why `verb(h)` was refused: wrong type, out of range, or not allocated."""
+    if h.__class__ is not int:
+        hint = " (alloc() returns None when the slab is empty)" if h is None else ""
+        return "%s() takes a block index (int) from alloc(), got %s%s" % (
+            verb,
+            type(h).__name__,
+            hint,
+        )
+    if not 0 <= h < slab.num_blocks:
+        return "%s(%d): no such block; this slab has blocks 0..%d" % (
+            verb,
+            h,
+            slab.num_blocks - 1,
+        )
+    if slab.checked:
+        return "%s(%d): block %d is not allocated (already freed, or never from alloc())" % (
+            verb,
+            h,
+            h,
+        )
+    return "%s(%d): block %d is already free (double free)" % (verb, h, h)
+
+
+def corrupt_message(slab, h, link):
+    """Why free block h (whose first word is `link`) cannot be handed out."""
+    n = slab.num_blocks
+    used = slab.num_used
+    if used >= n:
+        return (
+            "the free list goes on at block %d although all %d blocks are allocated: "
+            "a block was freed twice, or written after it was freed" % (h, n)
+        )
+    if link == h:
+        what = "links to itself"
+    elif link > n:
+        what = "links to 0x%08X, not a block index" % link
+    elif used + 1 == n:
+        what = "is the last free block (%d of %d in use) but links on to %d" % (used, n, link)
+    elif slab.checked and link < n and slab._is_used(link):
+        what = "links to %d, an allocated block" % link
+    else:
+        what = "links to %d" % link
+    return "free block %d %s: a block was freed twice, or block %d written after it was freed" % (
+        h,
+        what,
+        h,
+    )
+
+
+def poisoned_message(h, offset):
+    return "block %d was written after it was freed (byte %d lost the 0x3A poison)" % (h, offset)
+
+
+def moved_message():
+    return (
+        "the slab's buffer was resized after MemSlab() was built, and its bytes "
+        "moved: the slab is unusable. Never resize a slab's buffer; build a new MemSlab"
+    )
