@@ -8,6 +8,8 @@ print("engine:", slab.engine)
 packets = []
 for text in (b"hello", b"slab", b"world", b"!"):
     h = slab.alloc()
+    if h is None:  # alloc() returns None when every block is in use
+        raise MemoryError("slab full")
     slab.view(h)[: len(text)] = text
     packets.append(h)
     print("alloc ->", h, text)
@@ -21,11 +23,12 @@ print(
 print()
 print(slab.dump())
 print()
-h = slab.alloc()
-print("alloc ->", h, "(LIFO: the block freed last comes back first)")
+print("in use:", slab.used(), " stats:", slab.stats())
+with slab.block() as h:  # freed again when the with-block ends, also on an exception
+    print("block() ->", h, "(LIFO: the block freed last comes back first)")
 print("num_used=%d num_free=%d max_used=%d" % (slab.num_used, slab.num_free, slab.max_used))
 try:
-    slab.free(h)
-    slab.free(h)  # the second free of the same block
+    slab.free(packets[0])
+    slab.free(packets[0])  # the second free of the same block
 except ValueError as e:
     print("double free caught:", e)

@@ -1,0 +1,71 @@
+"""Type stubs for memslab's public API (micropython-stubs style).
+
+Editors and pyright read this file instead of __init__.py; it is never copied
+to a board (package.json and manifest.py name only .py files). `make
+typecheck` checks every board's code against it and the board's stubs.
+"""
+
+from typing import Any
+
+from _mpy_shed import AnyWritableBuf
+
+__version__: str
+VIPER_ERROR: str | None
+"""Why the viper engine is not used: None while it is in use."""
+
+class SlabCorruptedError(RuntimeError):
+    """The free list or a free block was overwritten; alloc() refuses to use it."""
+
+class SlabEmptyError(MemoryError):
+    """slab.block() found no free block."""
+
+class _Block:
+    def __enter__(self) -> int: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+class _AsyncBlock:
+    async def __aenter__(self) -> int: ...
+    async def __aexit__(self, *exc: object) -> bool: ...
+
+class MemSlab:
+    """Fixed-size blocks from one static buffer with O(1), heap-free alloc/free."""
+
+    block_size: int
+    num_blocks: int
+    buffer: bytearray | memoryview
+    engine: str
+    checked: bool
+    threadsafe: bool
+    def __init__(
+        self,
+        block_size: int,
+        num_blocks: int,
+        buffer: AnyWritableBuf | None = None,
+        *,
+        engine: str = "auto",
+        checked: bool = False,
+        threadsafe: bool = False,
+    ) -> None: ...
+    def alloc(self) -> int | None:
+        """A free block's index, or None. Heap-free: legal in a hard IRQ."""
+    def free(self, h: int) -> None:
+        """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
+    @property
+    def num_used(self) -> int: ...
+    @property
+    def num_free(self) -> int: ...
+    @property
+    def max_used(self) -> int: ...
+    def reset_max(self) -> None: ...
+    def stats(self) -> dict[str, int]: ...
+    def view(self, h: int) -> memoryview: ...
+    def views(self) -> tuple[memoryview, ...]: ...
+    def addressof(self, h: int) -> int: ...
+    def block(self) -> _Block: ...
+    def alloc_async(self, timeout_ms: int | None = None) -> Any:
+        """Awaitable -> int or None: a block, waiting while the slab is empty."""
+    def block_async(self, timeout_ms: int | None = None) -> _AsyncBlock: ...
+    def alloc_wait(self, timeout_ms: int | None = None) -> int | None: ...
+    def used(self) -> list[int]: ...
+    def reset(self, owned: list[int] | tuple[int, ...] = ()) -> None: ...
+    def dump(self, limit: int = 48) -> str: ...
