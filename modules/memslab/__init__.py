@@ -38,7 +38,7 @@ from ._errors import (
 from ._layout import BITS, MAX, POISON, USED, WORDS, WPB, N
 
 __version__ = "0.1.0"
-__all__ = ("VIPER_ERROR", "MemSlab", "SlabCorruptedError", "SlabEmptyError")
+__all__ = ("VIPER_ERROR", "MemPool", "MemSlab", "SlabCorruptedError", "SlabEmptyError")
 
 # Why the viper engine is not used (None while it is usable). A viper decorator
 # is a SyntaxError on a port without a native emitter; a .mpy built for another
@@ -380,6 +380,18 @@ class MemSlab:
         from . import _picture
 
         return _picture.walk(self, walked, limit)
+
+
+def MemPool(classes, buffer=None, *, engine="auto", checked=False, threadsafe=False):
+    """Size classes over slabs: MemPool(((16, 32), (64, 16), (256, 4))).
+
+    pool.alloc(n) -> a handle from the smallest class that fits (falling back
+    to larger ones) or None; pool.free(h), view(h), size_of(h). See _pool.py,
+    loaded on the first MemPool().
+    """
+    from . import _pool
+
+    return _pool.MemPool(classes, buffer, engine=engine, checked=checked, threadsafe=threadsafe)
 
 
 def _no_enter():
