@@ -1,4 +1,4 @@
-# MicroPython Unix port on an x86-64 host (.venv/bin/micropython). Read by mk/board.mk and tools/boards.py.
+# MicroPython Unix port on an x86-64 host (.venv/bin/micropython). Parsed by tools/boards.py only (make asks it).
 ARCH := x64
 HEAP_KB := 2048
 STUBS := micropython-unix-stubs==1.29.0.post1
