@@ -13,6 +13,10 @@ import mptest
 from mptest import eq, slab
 
 WAIT = 5  # word index of the waiter count in slab._sw
+# A bound that only a real hang reaches. No test asserts that something happens
+# within a time window: a loaded machine can deschedule this process for seconds.
+# They wait for the condition itself and give up at HANG_MS.
+HANG_MS = 30000
 
 
 class SkipTest(Exception):
@@ -33,6 +37,15 @@ def settled(s, used, what):
     eq(s._sw[WAIT], 0, what + ": waiter count")
     eq(queue_is_empty(s), True, what + ": queue empty")
     eq(s.num_used, used, what + ": num_used")
+
+
+async def until(cond, what):
+    """Yield to the loop until cond() holds; fail only after HANG_MS (a real hang)."""
+    t0 = time.ticks_ms()
+    while not cond():
+        if time.ticks_diff(time.ticks_ms(), t0) > HANG_MS:
+            raise AssertionError("%s: still not true after %d ms" % (what, HANG_MS))
+        await asyncio.sleep_ms(0)
 
 
 def full_slab(n=1, **kw):
@@ -105,16 +118,20 @@ def test_fifo_with_two_blocks():
         for name in "ABC":
             tasks.append(asyncio.create_task(waiter(name)))
             await asyncio.sleep_ms(0)
-        s.free(hs[1])
-        s.free(hs[0])
-        await asyncio.sleep_ms(5)
-        eq(got, [("A", hs[1]), ("B", hs[0])], "first two waiters, in order")
+        s.free(hs[1])  # to A, the oldest waiter
+        s.free(hs[0])  # to B
+        # Both hand-offs are done; wait until both tasks have run. (Which of
+        # the two woken tasks resumes first is the scheduler's business, not
+        # the FIFO promise: compare who got which block, not the run order.)
+        await until(lambda: len(got) >= 2, "A and B woken")
+        eq(sorted(got), [("A", hs[1]), ("B", hs[0])], "the two oldest waiters served, in order")
         eq(s._sw[WAIT], 1, "C still waiting")
-        s.free(got[0][1])
-        await tasks[2]
+        eq(s.num_used, 2, "no block lost or freed on the way")
+        s.free(hs[1])  # A's block goes to C
+        await asyncio.wait_for_ms(tasks[2], HANG_MS)
 
     run(main())
-    eq(got[2], ("C", hs[1]), "C last")
+    eq(got[2], ("C", hs[1]), "C last, with the block A gave back")
     settled(s, 2, "end")
 
 
@@ -184,7 +201,9 @@ def test_cancel_after_handoff_passes_block_to_next_waiter():
 
     async def main():
         a = asyncio.create_task(s.alloc_async())
-        b = asyncio.create_task(s.alloc_async(1000))
+        # b waits with a timeout (the wait_for path), one only a hang can reach:
+        # a descheduled process must not let it expire before a hands over.
+        b = asyncio.create_task(s.alloc_async(HANG_MS))
         await asyncio.sleep_ms(0)
         s.free(h)  # handed to a, which has not run yet
         a.cancel()
@@ -265,13 +284,14 @@ def test_free_from_scheduled_callback_wakes_waiter():
     s, (h,) = full_slab(1)
 
     async def main():
-        t = asyncio.create_task(s.alloc_async(5000))
+        t = asyncio.create_task(s.alloc_async(HANG_MS))
         await asyncio.sleep_ms(0)
         micropython.schedule(s.free, h)  # s.free is a plain function: no bound method
         t0 = time.ticks_ms()
         r = await t
         eq(r, h, "woken with the block")
-        if time.ticks_diff(time.ticks_ms(), t0) >= 5000:
+        # Handed over but never woken would still return h, at the deadline.
+        if time.ticks_diff(time.ticks_ms(), t0) >= HANG_MS:
             raise AssertionError("woken by the timeout, not by free()")
 
     run(main())
@@ -290,13 +310,14 @@ def test_free_from_other_thread_wakes_waiter():
         s.free(h)
 
     async def main():
-        t = asyncio.create_task(s.alloc_async(5000))
+        t = asyncio.create_task(s.alloc_async(HANG_MS))
         await asyncio.sleep_ms(0)
         _thread.start_new_thread(other, ())
         t0 = time.ticks_ms()
         r = await t
         eq(r, h, "woken with the block")
-        if time.ticks_diff(time.ticks_ms(), t0) >= 5000:
+        # Handed over but never woken would still return h, at the deadline.
+        if time.ticks_diff(time.ticks_ms(), t0) >= HANG_MS:
             raise AssertionError("woken by the timeout, not by free()")
 
     run(main())
