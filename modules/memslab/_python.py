@@ -2,9 +2,25 @@
 
 It reads the 32-bit words of the state and of the blocks through uctypes
 arrays laid over the bytearrays, so a link is one subscript and nothing is
-allocated. The layout and the checks are those of _viper.py, line for line.
+allocated. The layout and the checks are those of _viper.py.
+
+Small ints: on a 64-bit port they hold 62 bits, so any 32-bit word reads as
+one. On a 32-bit board they hold 31 bits, and reading a word >= 2**30 as an
+int boxes a big int: a MemoryError under heap_lock() (a hard IRQ) instead of
+SlabCorruptedError. So there, before a link or a poison word is read as an
+int, its top byte is looked at (>= 0x40 means >= 2**30 or negative): the
+"narrow" pair. The 64-bit port gets the "wide" pair without that byte read.
+Which one make() builds follows sys.maxsize; `NARROW = True` forces the
+narrow pair (tests run it on the 64-bit host).
+
+Every call costs its bytecode: about 15 ns per subscript or compare on an
+x64 host, so the bodies read each word once and keep what they need in
+locals. Two limits keep a call off the heap: closed-over names plus
+arguments at most five (closure_call), and locals + cells + operand stack at
+most 11 words (a bigger bytecode frame is heap-allocated).
 """
 
+import sys
 import uctypes
 from micropython import const
 
@@ -19,10 +35,12 @@ _WAIT = const(5)
 _BITS = const(32)  # byte offset of the checked-mode bitmap in `st`
 _POISON = const(0x3A3A3A3A)  # same pattern as _viper.py: bytes 0x3A, below 2**30
 
+NARROW = None  # None: follow the port; True/False force the narrow/wide pair (tests)
 
-def words(buf, count):
-    """A uctypes array of `count` native int32 over `buf` (no copy)."""
-    desc = {"w": (uctypes.ARRAY | 0, uctypes.INT32 | count)}
+
+def words(buf, count, kind=uctypes.INT32):
+    """A uctypes array of `count` native 32-bit words over `buf` (no copy)."""
+    desc = {"w": (uctypes.ARRAY | 0, kind | count)}
     return uctypes.struct(uctypes.addressof(buf), desc, uctypes.NATIVE).w
 
 
@@ -40,70 +58,112 @@ def build(st, buf, poison):
                 b[k] = _POISON
 
 
+def tops(buf, nbytes):
+    """Bytes over `buf` such that t[4 * k + 3] is the most significant byte of word k."""
+    if sys.byteorder == "little":
+        return buf
+    return uctypes.bytearray_at(uctypes.addressof(buf) - 3, nbytes + 3)  # big-endian: shift
+
+
+def narrow():
+    """True when small ints are 31-bit here (or NARROW says so)."""
+    return sys.maxsize < (1 << 32) if NARROW is None else NARROW
+
+
 def make(slab, st, r, checked):
-    """Return the (alloc, free) pair for this slab (`r` is unused: ints box for free).
-
-    Every name the hot path reads is a local, a closure cell or a const.
-    Two limits keep a call off the heap: cells plus arguments at most five
-    (closure_call), and locals + cells + stack at most 11 words (a bigger
-    bytecode frame is heap-allocated): hence s[_N] rather than a cell for n.
-    """
-    s = words(st, 8)
+    """Return the (alloc, free) pair for this slab (`r` is unused here)."""
+    s = slab._sw  # the slab's own uctypes view of `st` (one view less on the heap)
     wpb = s[_WPB]
-    b = words(slab._buf, s[_N] * wpb)
+    nbytes = s[_N] * wpb * 4
+    # Links as UINT32: a corrupt link is never negative, one compare refuses it.
+    b = words(slab._buf, nbytes >> 2, uctypes.UINT32)
+    t = tops(slab._buf, nbytes)
     if checked:
-        return _checked(slab, s, b, st)
+        return _checked(slab, s, b, t, st)
+    return _pair(slab, s, b, t, wpb, narrow())
 
-    def alloc():
-        h = s[_HEAD]
-        if h == s[_N]:
-            return None
-        nxt = b[h * wpb]
-        if nxt < 0 or nxt > s[_N] or nxt == h:  # out of range, or a self-link
-            return slab._corrupt(h, nxt)
-        s[_HEAD] = nxt
-        u = s[_USED] + 1
-        s[_USED] = u
-        if u > s[_MAX]:
-            s[_MAX] = u
-        return h
+
+def _pair(slab, s, b, t, wpb, narrow):
+    # One function defines all three closures, so they share its cells.
+    if narrow:
+
+        def alloc():
+            h = s[_HEAD]
+            n = s[_N]
+            if h == n:  # empty
+                return None
+            nxt = h * wpb
+            if t[(nxt << 2) | 3] >= 0x40:  # link >= 2**30: never read it as an int
+                return slab._corrupt(h)
+            nxt = b[nxt]
+            if nxt > n or nxt == h:  # not a block index nor the end, or a self-link
+                return slab._corrupt(h)
+            n = s[_USED] + 1 - n  # now (num_used after taking h) - num_blocks
+            if n >= 0 and (n or nxt != s[_N]):  # the last block must end the list
+                return slab._corrupt(h)
+            s[_HEAD] = nxt  # take h
+            n = s[_USED] + 1
+            s[_USED] = n
+            if n > s[_MAX]:
+                s[_MAX] = n
+            return h
+
+    else:  # the same without the top-byte read (locals to spare: clearer names)
+
+        def alloc():
+            h = s[_HEAD]
+            n = s[_N]
+            if h == n:
+                return None
+            nxt = b[h * wpb]
+            if nxt > n or nxt == h:
+                return slab._corrupt(h)
+            u = s[_USED] + 1
+            # Taking the last block: the list must end here. A double free that
+            # default mode cannot see would otherwise hand out blocks past n.
+            if u >= n and (u > n or nxt != n):
+                return slab._corrupt(h)
+            s[_HEAD] = nxt
+            s[_USED] = u
+            if u > s[_MAX]:
+                s[_MAX] = u
+            return h
 
     def free(h):
-        if h.__class__ is not int or h < 0 or h >= s[_N] or h == s[_HEAD] or not s[_USED]:
+        if h.__class__ is not int or h < 0 or h >= s[_N]:
+            return slab._reject(h)  # not an int, or out of range
+        x = s[_HEAD]
+        if h == x or not s[_USED]:  # already free (the cheap test)
             return slab._reject(h)
         if s[_WAIT]:
             return slab._handoff(h)
-        b[h * wpb] = s[_HEAD]
-        s[_HEAD] = h
+        s[_HEAD] = h  # push h
+        # h may be a long int of small value (a handle kept in array('q')):
+        # arithmetic on it would allocate; the word read back is a small int.
+        h = s[_HEAD]
+        b[h * wpb] = x
         s[_USED] -= 1
 
     return alloc, free
 
 
-def _checked(slab, s, b, bits):
+def _checked(slab, s, b, t, bits):
     # Frames stay small on purpose: a bytecode call whose locals, cells and
     # stack exceed 11 words gets its frame from the heap (VM_MAX_STATE_ON_STACK),
     # so the block checks live in two helpers and loops are `while` loops
-    # (a `for` keeps a 4-word iterator on the stack).
+    # (a `for` keeps a 4-word iterator on the stack). The bitmap catches every
+    # double free, so the default mode's last-block guard is not needed here.
     def alloc():
         h = s[_HEAD]
         if h == s[_N]:
             return None
-        nxt = _take(slab, b, h)  # raises SlabCorruptedError
-        s[_HEAD] = nxt
-        nxt = s[_USED] + 1
-        s[_USED] = nxt
-        if nxt > s[_MAX]:
-            s[_MAX] = nxt
+        _take(slab, b, t, h)  # checks block h and takes it, or raises
         return h
 
-    def free(h):
-        if (
-            h.__class__ is not int
-            or h < 0
-            or h >= s[_N]
-            or not (bits[_BITS + (h >> 3)] >> (h & 7)) & 1
-        ):
+    def free(h):  # cells + argument: 5, the most closure_call takes off the heap
+        if h.__class__ is not int or h < 0 or h >= s[_N] or slab._r[h] is not h:
+            return slab._reject(h)
+        if not (bits[_BITS + (h >> 3)] >> (h & 7)) & 1:  # not allocated
             return slab._reject(h)
         if s[_WAIT]:
             return slab._handoff(h)
@@ -115,27 +175,44 @@ def _checked(slab, s, b, bits):
     return alloc, free
 
 
-def _take(slab, b, h):
-    """Check that free block h is sound, mark it owned, return its link.
+def _take(slab, b, t, h):
+    """Check that free block h (the head) is sound, then take it.
 
     Raises SlabCorruptedError (nothing changed) if the block is not sound.
+    Each word's top byte is looked at first (in both the narrow and the wide
+    pair), so a word >= 2**30 is never read as an int. Expressions are split so that the operand stack
+    stays small: 4 arguments + 3 locals + at most 4 stack words fit the 11
+    words a frame may take on the C stack.
     """
     n = slab.num_blocks
     o = h * (slab.block_size >> 2)
+    if t[(o << 2) | 3] >= 0x40:  # link >= 2**30 (see the module docstring)
+        return slab._corrupt(h)
     nxt = b[o]
-    if nxt < 0 or nxt > n or nxt == h:  # out of range, or a self-link (h is unmarked)
-        return slab._corrupt(h, nxt)
-    if nxt < n and (slab._st[_BITS + (nxt >> 3)] >> (nxt & 7)) & 1:  # links to an owned block
-        return slab._corrupt(h, nxt)
-    n = o + (slab.block_size >> 2) - 1  # now the last word of the block
+    if nxt > n or nxt == h:  # out of range, or a self-link (h is unmarked)
+        return slab._corrupt(h)
+    if nxt < n:
+        n = nxt >> 3
+        n = slab._st[n + _BITS]
+        if (n >> (nxt & 7)) & 1:  # links to an allocated block
+            return slab._corrupt(h)
+    n = slab.block_size >> 2
+    n = o + n - 1  # the last word of the block
     while n > o:
-        if b[n] != _POISON:
-            return slab._poisoned(h, (n - o) * 4)
+        if t[(n << 2) | 3] != 0x3A or b[n] != _POISON:
+            n = (n - o) * 4  # the byte offset, computed apart (stack depth)
+            return slab._poisoned(h, n)
         n -= 1
-    o = 1 << (h & 7)  # precomputed: a deeper expression would grow the frame
-    n = _BITS + (h >> 3)
-    slab._st[n] |= o
-    return nxt
+    o = 1 << (h & 7)
+    n = h >> 3
+    n += _BITS
+    slab._st[n] |= o  # mark h allocated
+    o = slab._sw
+    o[_HEAD] = nxt  # take h
+    n = o[_USED] + 1
+    o[_USED] = n
+    if n > o[_MAX]:
+        o[_MAX] = n
 
 
 def _release(slab, b, h):
