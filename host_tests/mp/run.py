@@ -38,6 +38,7 @@ def engines_of(mod, name):
 def run_one(mod, name, engine):
     mptest.ENGINE = mptest.ENGINES[-1] if engine == "any" else engine
     label = "%s.%s[%s]" % (mod.__name__, name, engine)
+    gc.collect()  # each test starts from a collected heap, whatever the last one left
     try:
         getattr(mod, name)()
     except Exception as e:  # noqa: BLE001 - report every failure, keep going

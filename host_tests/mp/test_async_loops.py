@@ -7,6 +7,7 @@ if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the U
 
 import asyncio
 
+import mptest
 from mptest import eq, slab
 
 WAIT = 5  # word index of the waiter count in slab._sw
@@ -14,6 +15,16 @@ WAIT = 5  # word index of the waiter count in slab._sw
 
 class Crash(Exception):
     pass
+
+
+async def until(cond, what):
+    """Yield to the loop until cond() holds. No clock: a bound on rounds catches a
+    waiter that died (its task raised) instead of hanging the test."""
+    for _ in range(100000):
+        if cond():
+            return
+        await asyncio.sleep_ms(0)
+    raise AssertionError("never happened: " + what)
 
 
 def _crash_with_waiters(s, waiters, hand_over):
@@ -30,8 +41,7 @@ def _crash_with_waiters(s, waiters, hand_over):
     async def main():
         for _ in range(waiters):
             asyncio.create_task(waiter())
-        while s._sw[WAIT] < waiters:  # every waiter queued (no clock involved)
-            await asyncio.sleep_ms(0)
+        await until(lambda: s._sw[WAIT] == waiters, "every waiter queued")
         if hand_over:
             s.free(0)
         raise Crash()
@@ -102,8 +112,7 @@ def test_the_same_loop_run_again_still_serves_its_waiters():
 
     async def first():
         asyncio.create_task(waiter())
-        while s._sw[WAIT] < 1:
-            await asyncio.sleep_ms(0)
+        await until(lambda: s._sw[WAIT] == 1, "the waiter queued")
         s.free(0)
         raise Crash()
 
@@ -113,8 +122,7 @@ def test_the_same_loop_run_again_still_serves_its_waiters():
         pass
 
     async def second():
-        while not got:
-            await asyncio.sleep_ms(0)
+        await until(lambda: got, "the handed task ran")
 
     asyncio.run(second())
     eq((got, s.num_used), ([0], 1), "the handed task picked its block up")
@@ -151,8 +159,7 @@ def test_block_async_waits_for_a_free_then_times_out():
 
     async def main():
         t = asyncio.create_task(user())
-        while s._sw[WAIT] < 1:
-            await asyncio.sleep_ms(0)
+        await until(lambda: s._sw[WAIT] == 1, "the waiter queued")
         s.free(h)  # handed to the waiting block_async
         await t
         eq((got, s.num_used), ([h], 0), "used and freed")
@@ -165,3 +172,28 @@ def test_block_async_waits_for_a_free_then_times_out():
         eq((s.num_used, s._sw[WAIT]), (1, 0), "nothing taken, nobody queued")
 
     asyncio.run(main())
+
+
+# -- MemPool.alloc_async(n)
+
+
+def test_alloc_async_waits_for_a_block_that_fits():
+    from memslab import MemPool
+
+    p = MemPool(((16, 4), (64, 2), (256, 1)), engine=mptest.ENGINE)
+    held = [p.alloc(100)]  # the only 256-byte block
+    got = []
+
+    async def waiter():
+        got.append(await p.alloc_async(200))
+
+    async def main():
+        t = asyncio.create_task(waiter())
+        await until(lambda: p.slabs[2]._sw[WAIT] == 1, "the waiter queued")
+        eq(p.alloc(16), 0, "small blocks are still served meanwhile")
+        p.free(held[0])
+        await t
+        eq(await p.alloc_async(200, 0), None, "timeout 0 on a full class")
+
+    asyncio.run(main())
+    eq(got, [6], "the 256-byte block, handed over")

@@ -1,11 +1,6 @@
 """MemPool: size classes over slabs, on the engine under test, plain and checked."""
 # memslab-test: small-heap
 
-import sys
-
-if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the Unix port
-    sys.path.append(".frozen")
-
 import micropython
 import uctypes
 
@@ -166,26 +161,3 @@ def test_stats_and_dump():
             raise AssertionError("dump lacks %r:\n%s" % (part, d))
     if "MemPool" not in repr(p):
         raise AssertionError(repr(p))
-
-
-def test_alloc_async_waits_for_a_block_that_fits():
-    import asyncio
-
-    p = pool()
-    held = [p.alloc(100)]  # the only 256-byte block
-    got = []
-
-    async def waiter():
-        got.append(await p.alloc_async(200))
-
-    async def main():
-        t = asyncio.create_task(waiter())
-        while p.slabs[2]._sw[5] < 1:
-            await asyncio.sleep_ms(0)
-        eq(p.alloc(16), 0, "small blocks are still served meanwhile")
-        p.free(held[0])
-        await t
-        eq(await p.alloc_async(200, 0), None, "timeout 0 on a full class")
-
-    asyncio.run(main())
-    eq(got, [6], "the 256-byte block, handed over")

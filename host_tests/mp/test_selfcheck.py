@@ -21,11 +21,15 @@ class SkipTest(Exception):
 
 
 def test_the_engine_passes_its_self_check():
-    eq(memslab._selfcheck(mptest.ENGINE), None, "self-check of " + mptest.ENGINE)
+    from memslab import _selfcheck
+
+    eq(_selfcheck.check(mptest.ENGINE), None, "self-check of " + mptest.ENGINE)
 
 
 def test_a_misread_constant_fails_the_self_check():
-    why = memslab._selfcheck(mptest.ENGINE, poison=MISREAD)
+    from memslab import _selfcheck
+
+    why = _selfcheck.check(mptest.ENGINE, poison=MISREAD)
     if why is None or "3A3AE001" not in why or mptest.ENGINE not in why:
         raise AssertionError("self-check passed or said too little: %r" % (why,))
 
@@ -33,16 +37,18 @@ def test_a_misread_constant_fails_the_self_check():
 def test_a_viper_engine_failing_its_check_is_never_used():
     if "viper" not in mptest.ENGINES:
         raise SkipTest("no viper engine on this port")
-    real = memslab._selfcheck
+    from memslab import _selfcheck
+
+    real = _selfcheck.check
     saved = (memslab.VIPER_ERROR, memslab._viper_checked)
     memslab._viper_checked = False  # as on the first viper slab after import
-    memslab._selfcheck = lambda engine: real(engine, poison=MISREAD)
+    _selfcheck.check = lambda engine: real(engine, poison=MISREAD)
     try:
         s = memslab.MemSlab(16, 4)
         e = raises(ValueError, memslab.MemSlab, 16, 4, engine="viper")
         why = memslab.VIPER_ERROR
     finally:
-        memslab._selfcheck = real
+        _selfcheck.check = real
         memslab.VIPER_ERROR, memslab._viper_checked = saved
     eq(s.engine, "python", "engine='auto' fell back")
     eq(s.alloc(), 0, "and the fallback works")

@@ -109,8 +109,11 @@ def test_threads_and_tasks_share_one_fifo():
 
     async def main():
         t = asyncio.create_task(task())
-        while s._sw[WAIT] < 2:
+        for _ in range(100000):  # rounds, not time: a dead task fails, never hangs
+            if s._sw[WAIT] == 2:
+                break
             await asyncio.sleep_ms(0)
+        eq(s._sw[WAIT], 2, "the task queued behind the thread")
         s.free(a)  # to the thread: it came first
         until(lambda: out, "the thread to return")
         eq(got, [], "the task is still waiting")

@@ -20,6 +20,7 @@ _inventory.py used() and reset(). Only the first five load with the package.
 """
 
 import uctypes
+from micropython import const
 
 from . import _python
 from ._errors import (
@@ -29,16 +30,10 @@ from ._errors import (
     check_buffer,
     check_geometry,
     check_timeout,
-    corrupt_message,
     handle_error_type,
-    handle_message,
-    moved_message,
-    poisoned_message,
 )
-from ._layout import BITS, MAX, POISON, USED, WORDS, WPB, N
 
 __version__ = "0.1.0"
-__all__ = ("VIPER_ERROR", "MemPool", "MemSlab", "SlabCorruptedError", "SlabEmptyError")
 
 # Why the viper engine is not used (None while it is usable). A viper decorator
 # is a SyntaxError on a port without a native emitter; a .mpy built for another
@@ -52,6 +47,15 @@ except Exception as e:  # noqa: BLE001 - any failure here means: use the Python 
     VIPER_ERROR = "import memslab._viper failed: %s: %s" % (type(e).__name__, e)
     if "arch" in str(e):
         VIPER_ERROR += " (this .mpy was built for another CPU: install the build for your board)"
+# State words (see _layout.py; const copies, folded into the bytecode, so
+# importing the package does not load the layout module).
+_USED = const(1)
+_MAX = const(2)
+_N = const(3)
+_WPB = const(4)
+_WORDS = const(8)
+_BITS = const(32)
+
 _viper_checked = False  # _selfcheck has run on the viper engine (once, on the first viper slab)
 
 # The longest wait: ticks_diff() is exact only within half the ticks_ms
@@ -101,10 +105,10 @@ class MemSlab:
             owner = buffer = bytearray(size)  # MemoryError here, never later in alloc()
         else:
             buffer = check_buffer(buffer, size, block_size, num_blocks)
-        st = bytearray(WORDS * 4 + ((num_blocks + 7) >> 3 if checked else 0))
-        sw = _python.words(st, WORDS)
-        sw[N] = num_blocks
-        sw[WPB] = block_size >> 2
+        st = bytearray(_WORDS * 4 + ((num_blocks + 7) >> 3 if checked else 0))
+        sw = _python.words(st, _WORDS)
+        sw[_N] = num_blocks
+        sw[_WPB] = block_size >> 2
         engine_mod.build(st, buffer, checked)
 
         self.block_size = block_size
@@ -152,23 +156,23 @@ class MemSlab:
     # Counters: plain reads of the state words, safe in a hard IRQ.
     @property
     def num_used(self):
-        return self._sw[USED]
+        return self._sw[_USED]
 
     @property
     def num_free(self):
-        return self.num_blocks - self._sw[USED]
+        return self.num_blocks - self._sw[_USED]
 
     @property
     def max_used(self):
-        return self._sw[MAX]
+        return self._sw[_MAX]
 
     def reset_max(self):
         """Set max_used to the current num_used (Zephyr's reset_max)."""
-        self._sw[MAX] = self._sw[USED]
+        self._sw[_MAX] = self._sw[_USED]
 
     def stats(self):
         """Counters in blocks and in bytes (Zephyr's k_mem_slab_runtime_stats_get)."""
-        used, peak, bs = self._sw[USED], self._sw[MAX], self.block_size
+        used, peak, bs = self._sw[_USED], self._sw[_MAX], self.block_size
         return {
             "block_size": bs,
             "num_blocks": self.num_blocks,
@@ -317,7 +321,9 @@ class MemSlab:
         exc = handle_error_type(h, self.num_blocks) or ValueError  # in range: already free
         try:
             self._check_not_moved()
-            msg = handle_message(self, h, "free")
+            from . import _explain  # loaded on the first error
+
+            msg = _explain.handle_message(self, h, "free")
         except MemoryError:
             raise LOCKED[exc]
         raise exc(msg)
@@ -331,7 +337,9 @@ class MemSlab:
         """
         try:
             self._check_not_moved()
-            msg = corrupt_message(self, h, self._link(h))
+            from . import _explain
+
+            msg = _explain.corrupt_message(self, h, self._link(h))
         except MemoryError:
             raise LOCKED[SlabCorruptedError]
         raise SlabCorruptedError(msg)
@@ -339,7 +347,9 @@ class MemSlab:
     def _poisoned(self, h, offset):
         try:
             self._check_not_moved()
-            msg = poisoned_message(h, offset)
+            from . import _explain
+
+            msg = _explain.poisoned_message(h, offset)
         except MemoryError:
             raise LOCKED[SlabCorruptedError]
         raise SlabCorruptedError(msg)
@@ -361,15 +371,19 @@ class MemSlab:
         bytearray behind a memoryview cannot be seen.)
         """
         if uctypes.addressof(self._owner) != self._owner_at:
-            raise RuntimeError(moved_message())
+            from . import _explain
+
+            raise RuntimeError(_explain.moved_message())
 
     def _check_handle(self, h, verb):
         exc = handle_error_type(h, self.num_blocks)
         if exc is not None:
-            raise exc(handle_message(self, h, verb))
+            from . import _explain
+
+            raise exc(_explain.handle_message(self, h, verb))
 
     def _is_used(self, h):
-        return (self._st[BITS + (h >> 3)] >> (h & 7)) & 1
+        return (self._st[_BITS + (h >> 3)] >> (h & 7)) & 1
 
     def _link(self, i):
         """The link word of block i, unsigned (meaningful only while block i is free)."""
@@ -448,50 +462,21 @@ def _pick_engine(engine):
     return _python
 
 
+def _forget(name):
+    """Drop a submodule that has done its job (its code leaves the heap)."""
+    import sys
+
+    sys.modules.pop(__name__ + "." + name, None)
+    globals().pop(name, None)
+
+
 def _viper_usable():
     """None when the viper engine may be used, else why not (also in VIPER_ERROR)."""
     global VIPER_ERROR, _viper_checked
     if _viper is not None and not _viper_checked:
         _viper_checked = True
-        VIPER_ERROR = _selfcheck("viper")
+        from . import _selfcheck
+
+        VIPER_ERROR = _selfcheck.check("viper")
+        _forget("_selfcheck")  # runs once: its code need not stay on the heap
     return VIPER_ERROR
-
-
-def _selfcheck(engine, poison=POISON):
-    """Run the engine's real code on a scratch slab; None if right, else what was wrong.
-
-    Guards against machine code that computes its constants wrong: MicroPython's
-    freezer can place frozen ARMv6-M viper code at 2 mod 4 while its 32-bit
-    constants are read as if at 0 mod 4 (seen on RP2040 in 1.28/1.29-preview:
-    the poison became 0x3A3AE001 and the argument-count check let alloc(1)
-    through). `poison` is what a free block must hold; tests pass a wrong one.
-    """
-    try:
-        s = MemSlab(8, 2, engine=engine, checked=True)  # _viper_checked is set: no recursion
-        w = _python.words(s.buffer, 4)
-        if w[0] != 1 or w[2] != 2 or w[1] != poison or w[3] != poison:
-            m = 0xFFFFFFFF
-            got = "%08X %08X %08X %08X" % (w[0] & m, w[1] & m, w[2] & m, w[3] & m)
-            return "%s engine built the words %s, not 00000001 %08X 00000002 %08X" % (
-                engine,
-                got,
-                poison,
-                poison,
-            )
-        # the engine's closures (getattr: the class's documenting methods take no count)
-        alloc, free = getattr(s, "alloc"), getattr(s, "free")  # noqa: B009
-        for name, call in (("alloc(1)", lambda: alloc(1)), ("free(0, 2)", lambda: free(0, 2))):
-            try:
-                call()
-            except TypeError:
-                continue
-            return "%s engine accepted %s (its argument check is broken)" % (engine, name)
-        got = [s.alloc(), s.alloc(), s.alloc()]
-        s.free(got[0])
-        d = MemSlab(8, 2, engine=engine)
-        got += [d.alloc(), d.alloc(), d.alloc()]
-        if got != [0, 1, None, 0, 1, None] or w[0] != 2 or s.num_used != 1:
-            return "%s engine handed out %r (expected [0, 1, None, 0, 1, None])" % (engine, got)
-    except Exception as e:  # noqa: BLE001 - any failure means: do not use this engine
-        return "%s engine failed its self-check: %s: %s" % (engine, type(e).__name__, e)
-    return None

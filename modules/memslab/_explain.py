@@ -1,0 +1,67 @@
+"""memslab's explanations: why a block index or a slab was refused, in words.
+
+Loaded on the first error only: a correct program never pays for these
+strings. In a hard IRQ the heap is locked, so neither this import nor the
+formatting can happen; the slow paths then raise _errors.LOCKED[type].
+"""
+
+
+def handle_message(slab, h, verb):
+    """Why `verb(h)` was refused: wrong type, out of range, or not allocated."""
+    if h.__class__ is not int:
+        hint = " (alloc() returns None when the slab is empty)" if h is None else ""
+        return "%s() takes a block index (int) from alloc(), got %s%s" % (
+            verb,
+            type(h).__name__,
+            hint,
+        )
+    if not 0 <= h < slab.num_blocks:
+        return "%s(%d): no such block; this slab has blocks 0..%d" % (
+            verb,
+            h,
+            slab.num_blocks - 1,
+        )
+    if slab.checked:
+        return "%s(%d): block %d is not allocated (already freed, or never from alloc())" % (
+            verb,
+            h,
+            h,
+        )
+    return "%s(%d): block %d is already free (double free)" % (verb, h, h)
+
+
+def corrupt_message(slab, h, link):
+    """Why free block h (whose first word is `link`) cannot be handed out."""
+    n = slab.num_blocks
+    used = slab.num_used
+    if used >= n:
+        return (
+            "the free list goes on at block %d although all %d blocks are allocated: "
+            "a block was freed twice, or written after it was freed" % (h, n)
+        )
+    if link == h:
+        what = "links to itself"
+    elif link > n:
+        what = "links to 0x%08X, not a block index" % link
+    elif used + 1 == n:
+        what = "is the last free block (%d of %d in use) but links on to %d" % (used, n, link)
+    elif slab.checked and link < n and slab._is_used(link):
+        what = "links to %d, an allocated block" % link
+    else:
+        what = "links to %d" % link
+    return "free block %d %s: a block was freed twice, or block %d written after it was freed" % (
+        h,
+        what,
+        h,
+    )
+
+
+def poisoned_message(h, offset):
+    return "block %d was written after it was freed (byte %d lost the 0x3A poison)" % (h, offset)
+
+
+def moved_message():
+    return (
+        "the slab's buffer was resized after MemSlab() was built, and its bytes "
+        "moved: the slab is unusable. Never resize a slab's buffer; build a new MemSlab"
+    )
