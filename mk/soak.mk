@@ -6,6 +6,6 @@ SOAK_OPS ?= 200000
 .PHONY: soak
 
 soak: setup
-	cd host_tests/soak && for args in "python" "python checked" "viper" "viper checked"; do \
-		MICROPYPATH=.frozen:../../modules ../../$(MICROPYTHON) soak.py $(SOAK_OPS) $$args || exit 1; \
+	cd tools && for args in "python" "python checked" "viper" "viper checked"; do \
+		MICROPYPATH=.frozen:../modules ../$(MICROPYTHON) soak.py $(SOAK_OPS) $$args || exit 1; \
 	done

@@ -3,7 +3,7 @@
 ROWS is the table (description, slab setup, call, expected exception type).
 test_every_row runs each row on a fresh slab and checks the exception type
 and that state(s) (counters, buffer bytes, state words, waiter count) is
-unchanged. host_tests/catalogue.py prints the same rows, with the messages,
+unchanged. tools/catalogue.py prints the same rows, with the messages,
 as the Markdown table in docs/readme-badinput.md.
 
 Setups: "busy" = 4 blocks of 16 bytes, blocks 0 and 2 allocated, 1 freed
