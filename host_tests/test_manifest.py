@@ -62,3 +62,11 @@ def test_checker_rejects_broken_manifests(tmp_path, body, error):
     bad.write_text(body + "\n")
     with pytest.raises(manifest_check.ManifestError, match=error):
         manifest_check.evaluate(bad)
+
+
+def test_a_small_board_can_freeze_it_without_the_asyncio_glue(tmp_path):
+    user = tmp_path / "my_manifest.py"
+    user.write_text("include(%r, asyncio=False)\n" % str(ROOT / "modules"))
+    m = manifest_check.evaluate(user)
+    assert frozen(m) == [p for p in PKG if p != "memslab/_async.py"]
+    assert m.metadata()["version"]

@@ -36,13 +36,19 @@ def test_package_json_lists_every_module_file():
         assert (ROOT / src).is_file()
 
 
-def test_versions_agree():
-    init = (ROOT / "modules" / "memslab" / "__init__.py").read_text()
-    m = re.search(r'^__version__ = "([^"]+)"', init, re.MULTILINE)
-    assert m, "memslab.__version__ not found"
+def test_package_json_is_written_from_the_one_version_and_file_list():
+    # modules/manifest.py holds the only version; tools/package_json.py copies it
+    # (and the module list) into package.json, which mip reads.
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "package_json.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
     manifest = (ROOT / "modules" / "manifest.py").read_text()
-    assert PACKAGE["version"] == m.group(1)
-    assert 'version="%s"' % PACKAGE["version"] in manifest
+    assert manifest.count('version="%s"' % PACKAGE["version"]) == 1
+    assert "__version__" not in (ROOT / "modules" / "memslab" / "__init__.py").read_text()
 
 
 REQUESTED = []

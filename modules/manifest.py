@@ -4,11 +4,26 @@
 # with my_manifest.py holding
 #   include("$(PORT_DIR)/boards/manifest.py")   # keep the port's own frozen modules
 #   include("/path/to/memslab/modules")         # this file
+# or, for a small board that never waits in asyncio (drops the asyncio glue):
+#   include("/path/to/memslab/modules", asyncio=False)
 # The port compiles the package with its own -march, so the viper engine is frozen
-# as native code. The version is kept equal to package.json and memslab.__version__.
+# as native code.
+#
+# The version below is memslab's one version: tools/package_json.py writes it (and the
+# file list) into package.json for mip, and a test keeps the two equal.
+options.defaults(asyncio=True)
+
 metadata(
     description="Zephyr-style memory slabs: fixed-size blocks, O(1) alloc/free, IRQ-safe",
-    version="0.1.0",
+    version="0.2.0",
 )
 
-package("memslab")
+if options.asyncio:
+    package("memslab")
+else:
+    import os  # the manifest's directory is the working directory while it runs
+
+    package(
+        "memslab",
+        files=sorted(f for f in os.listdir("memslab") if f.endswith(".py") and f != "_async.py"),
+    )

@@ -33,8 +33,6 @@ from ._errors import (
     handle_error_type,
 )
 
-__version__ = "0.1.0"
-
 # Why the viper engine is not used (None while it is usable). A viper decorator
 # is a SyntaxError on a port without a native emitter; a .mpy built for another
 # CPU is a ValueError('incompatible .mpy arch'); frozen code that computes a
@@ -230,18 +228,14 @@ class MemSlab:
         """
         check_timeout("alloc_async", timeout_ms, _MAX_TIMEOUT_MS)
         self._check_not_moved()
-        from . import _async  # asyncio is loaded only by code that waits
-
-        return _async.alloc(self, timeout_ms)
+        return _glue().alloc(self, timeout_ms)
 
     def block_async(self, timeout_ms=None):
         """`async with slab.block_async(timeout_ms) as h:` waits like alloc_async,
         frees h on exit; raises asyncio.TimeoutError when the timeout passes."""
         check_timeout("block_async", timeout_ms, _MAX_TIMEOUT_MS)
         self._check_not_moved()
-        from . import _async
-
-        return _async.Block(self, timeout_ms)
+        return _glue().Block(self, timeout_ms)
 
     def alloc_wait(self, timeout_ms=None):
         """Block this thread until a block is free; its index, or None on timeout.
@@ -440,6 +434,18 @@ class _Block:
     def __exit__(self, *exc):
         self.slab.free(self.h)
         return False
+
+
+def _glue():
+    """memslab._async, loaded by the first waiting task (so import memslab never loads asyncio)."""
+    try:
+        from . import _async
+    except ImportError as e:
+        raise ImportError(
+            "alloc_async/block_async need asyncio and memslab/_async.py (%s); a firmware "
+            "frozen with include(..., asyncio=False) leaves them out" % e
+        )
+    return _async
 
 
 def _block_views(buf, block_size, num_blocks):

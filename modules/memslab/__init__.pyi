@@ -9,7 +9,6 @@ from typing import Any
 
 from _mpy_shed import AnyWritableBuf
 
-__version__: str
 VIPER_ERROR: str | None
 """Why the viper engine is not used: None while it is in use."""
 
