@@ -352,3 +352,119 @@ def test_checked_self_link_is_caught(engine):
     finally:
         drv.close()
     assert exc == "SlabCorruptedError" or res != a, "block %r handed out twice" % a
+
+
+# -- MemPool: size classes over slabs ------------------------------------------------
+
+
+def make_pool_machine(drv, engine, checked, stats):
+    class PoolMachine(RuleBasedStateMachine):
+        @initialize(
+            sizes=st.lists(
+                st.sampled_from([4, 8, 16, 32, 64]), min_size=1, max_size=3, unique=True
+            ),
+            counts=st.lists(st.integers(1, 4), min_size=3, max_size=3),
+        )
+        def new(self, sizes, counts):
+            stats["sequences"] += 1
+            self.classes = sorted(zip(sorted(sizes), counts))
+            got = drv("pool", engine, self.classes, checked)
+            assert got[0] == engine and got[1] is None, got
+            self.first, t = [], 0
+            for _, n in self.classes:
+                self.first.append(t)
+                t += n
+            self.total = t
+            # per class: a LIFO stack of free local indices (end = head), and the owned
+            self.free = [list(range(n - 1, -1, -1)) for _, n in self.classes]
+            self.owned = []
+            self.used = [0] * len(self.classes)
+
+        def check(self, got, result, exc=None):
+            want = [result, exc, sum(self.used), self.total - sum(self.used), 0]
+            assert got == want, "got %r, model says %r" % (got, want)
+
+        @rule(n=st.integers(0, 80))
+        def alloc(self, n):
+            if n > self.classes[-1][0]:
+                self.check(drv("palloc", "int", n), None, "ValueError")
+                return
+            h = None
+            for c, (size, _) in enumerate(self.classes):
+                if size >= n and self.free[c]:
+                    h = self.first[c] + self.free[c].pop()
+                    self.used[c] += 1
+                    self.owned.append(h)
+                    break
+            self.check(drv("palloc", "int", n), h)
+
+        @rule(kv=st.sampled_from([("none", None), ("float", 1.0), ("str", "8"), ("bool", True)]))
+        def alloc_wrong_type(self, kv):
+            self.check(drv("palloc", kv[0], kv[1]), None, "TypeError")
+
+        def class_of(self, h):
+            c = len(self.first) - 1
+            while h < self.first[c]:
+                c -= 1
+            return c
+
+        @precondition(lambda self: self.owned)
+        @rule(k=st.integers(0, 10**6))
+        def free_owned(self, k):
+            h = self.owned.pop(k % len(self.owned))
+            c = self.class_of(h)
+            self.free[c].append(h - self.first[c])
+            self.used[c] -= 1
+            self.check(drv("pfree", "int", h), None)
+
+        @rule(which=st.integers(0, 4))
+        def free_bad(self, which):
+            kind, v, exc = [
+                ("none", None, "TypeError"),
+                ("str", "1", "TypeError"),
+                ("int", -1, "ValueError"),
+                ("int", self.total, "ValueError"),
+                ("big", str(2**64), "ValueError"),
+            ][which]
+            self.check(drv("pfree", kind, v), None, exc)
+
+        def caught(self):
+            """Free handles whose free() each mode promises to refuse (as for a slab)."""
+            out = []
+            for c, stack in enumerate(self.free):
+                if checked or self.used[c] == 0:
+                    out += [self.first[c] + i for i in stack]
+                elif stack:
+                    out.append(self.first[c] + stack[-1])
+            return out
+
+        @precondition(lambda self: self.caught())
+        @rule(k=st.integers(0, 10**6))
+        def free_already_free(self, k):
+            cands = self.caught()
+            self.check(drv("pfree", "int", cands[k % len(cands)]), None, "ValueError")
+
+    return PoolMachine
+
+
+@pytest.mark.parametrize("checked", [False, True], ids=["default", "checked"])
+@pytest.mark.parametrize("engine", engines())
+def test_pool_model(engine, checked):
+    drv = Driver()
+    stats = {"sequences": 0}
+    try:
+        run_state_machine_as_test(
+            make_pool_machine(drv, engine, checked, stats),
+            settings=settings(
+                max_examples=max(20, EXAMPLES // 3),
+                stateful_step_count=STEPS,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    finally:
+        drv.close()
+    key = "pool-%s-%s" % (engine, "checked" if checked else "default")
+    record(key, stats["sequences"], drv.ops)
+    assert drv.ops >= max(20, EXAMPLES // 3) * 5, "too few ops ran: %d" % drv.ops

@@ -12,6 +12,9 @@ Not a test module (no test_ prefix): test_model.py starts one persistent
     ["async", timeout_ms]   asyncio.run(slab.alloc_async(timeout_ms))
     ["poke", h, value]      write a 32-bit LE word at the start of block h (raw, via slab.buffer)
     ["pokeb", offset, hex]  write raw bytes at a byte offset of slab.buffer
+    ["pool", engine, classes, checked]   a MemPool instead (counters are the pool's)
+    ["palloc", n]           pool.alloc(n)  (n: an int, or kind+value as for free)
+    ["pfree", kind, value]  pool.free(value)
 
 and reads back one JSON line per op: [result, exception type name or null,
 num_used, num_free, max_used].
@@ -21,17 +24,41 @@ import json
 import sys
 from binascii import hexlify, unhexlify
 
-from memslab import MemSlab
+from memslab import MemPool, MemSlab
 
 slab = None
+pool = None
+
+
+def value(kind, v):
+    if kind == "big":
+        return int(v)
+    if kind == "none":
+        return None
+    if kind == "float":
+        return float(v)
+    if kind == "bool":
+        return bool(v)
+    if kind == "str":
+        return str(v)
+    return v
 
 
 def handle(op):
-    global slab
+    global slab, pool
     name = op[0]
     if name == "new":
+        pool = None
         slab = MemSlab(op[2], op[3], engine=op[1], checked=op[4])
         return slab.engine
+    if name == "pool":
+        slab = None
+        pool = MemPool([tuple(c) for c in op[2]], engine=op[1], checked=op[3])
+        return pool.slabs[0].engine
+    if name == "palloc":
+        return pool.alloc(value(op[1], op[2]))
+    if name == "pfree":
+        return pool.free(value(op[1], op[2]))
     if name == "alloc":
         return slab.alloc()
     if name == "free":
@@ -85,7 +112,9 @@ def main():
             exc = e.__class__.__name__
             if exc == "SlabCorruptedError":
                 res = str(e)
-        if slab is None:
+        if pool is not None:
+            out = [res, exc, pool.num_used, pool.num_free, 0]
+        elif slab is None:
             out = [res, exc, 0, 0, 0]
         else:
             out = [res, exc, slab.num_used, slab.num_free, slab.max_used]

@@ -36,7 +36,7 @@ def corrupt_message(slab, h, link):
     used = slab.num_used
     if used >= n:
         return (
-            "the free list goes on at block %d although all %d blocks are allocated: "
+            "free block %d is still on the free list although all %d blocks are allocated: "
             "a block was freed twice, or written after it was freed" % (h, n)
         )
     if link == h:
