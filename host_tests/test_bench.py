@@ -15,6 +15,9 @@ PAIR_ROWS = [
     "list pool",
     "viper",
     "python",
+    "viper via locals",
+    "python via locals",
+    "viper fallback",
     "viper threadsafe",
     "viper checked",
     "python threadsafe",
@@ -49,6 +52,17 @@ def test_quick_bench_writes_every_table(tmp_path):
     assert pairs["list pool"]["ratio"] == 1.0
     assert pairs["empty loop"]["ns"] == 0
 
+    slabs = {h["name"]: h for h in result["slab_heap"]}
+    assert set(slabs) == {
+        e + m for e in ("viper", "python") for m in ("", " checked", " threadsafe")
+    } | {"viper fallback"}
+    assert all(h["bytes"] > 0 and h["build_us"] >= 0 for h in slabs.values())
+    # the fast pair is what a default viper slab gets on this host; the row that
+    # forces the fallback really measures it; and the fast pair costs no more heap
+    assert slabs["viper"]["path"] == "fast", slabs["viper"]
+    assert slabs["viper fallback"]["path"].startswith("python:"), slabs["viper fallback"]
+    assert slabs["viper"]["bytes"] <= slabs["viper fallback"]["bytes"]
+
     heap = result["heap_per_block"]
     assert [h["block_size"] for h in heap] == [16, 64, 256]
     for h in heap:
@@ -74,4 +88,5 @@ def test_quick_bench_writes_every_table(tmp_path):
     assert "| alloc + free pair | ns per pair | × list pool |" in md
     assert "| list pool | " in md and "| 1.00× |" in md
     assert "heap bytes per block" in md and "FIFO ring" in md and "| footprint |" in md
+    assert "heap beyond its blocks" in md
     assert md == r.stdout

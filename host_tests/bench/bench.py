@@ -3,10 +3,12 @@
     micropython -X heapsize=8M bench.py [quick] [pairs] [heap] [messages] [scaling]
 
 Every number is measured in this one process, side by side:
-  pairs      alloc+free pair time of memslab (each engine, threadsafe, checked),
-             of the list pool users write by hand, of a fresh bytearray per
-             message, of two empty closures (the call floor) and of an empty loop
+  pairs      alloc+free pair time of memslab (each engine, via locals, the viper
+             fallback, threadsafe, checked), of the list pool users write by
+             hand, of a fresh bytearray per message, of two empty closures (the
+             call floor) and of an empty loop
   heap       heap bytes per block at block sizes 16, 64, 256 (heap_per_block)
+  slab_heap  heap one slab takes beyond its blocks, and its build time, per mode
   messages   GC collections, bytes allocated and the longest single "take a
              block" pause over many messages, plus a heap_lock() run for the slab
   scaling    pair time with half of 16 / 1,024 / 65,536 blocks held in a FIFO ring
@@ -25,8 +27,10 @@ import time
 from memslab import MemSlab
 
 QUICK = "quick" in sys.argv
-PAIRS = 5_000 if QUICK else 200_000  # iterations per timed run
-REPEATS = 2 if QUICK else 7
+# Many short runs, not a few long ones: on a busy host the best of 40 runs of
+# 20,000 pairs comes out the same from run to run, the best of 7 of 200,000 did not.
+PAIRS = 5_000 if QUICK else 20_000  # iterations per timed run
+REPEATS = 2 if QUICK else 40
 MESSAGES = 5_000 if QUICK else 200_000
 MESSAGE_BYTES = 64
 HEAP_BLOCKS = 64
@@ -62,6 +66,17 @@ def run_slab(s, n):
     for _ in range(n):
         h = s.alloc()
         s.free(h)
+    return diff(now(), t)
+
+
+def run_locals(s, n):
+    """The hot-loop idiom: alloc and free held in locals (no attribute lookups)."""
+    alloc = s.alloc
+    free = s.free
+    t = now()
+    for _ in range(n):
+        h = alloc()
+        free(h)
     return diff(now(), t)
 
 
@@ -127,10 +142,25 @@ def _viper_empties(cell):
     return scope["make"](cell)
 
 
+def plain_viper(**kw):
+    """A viper slab built as if the fast pair's checks had failed (its fallback)."""
+    from memslab import _viper
+
+    _viper.FAST = False
+    try:
+        return MemSlab(16, 8, engine="viper", **kw)
+    finally:
+        _viper.FAST = True
+
+
 def pair_rows():
     rows = [("list pool", run_pool, [bytearray(16) for _ in range(8)])]
     for engine in ENGINES:
         rows.append((engine, run_slab, MemSlab(16, 8, engine=engine)))
+    for engine in ENGINES:
+        rows.append((engine + " via locals", run_locals, MemSlab(16, 8, engine=engine)))
+    if "viper" in ENGINES:
+        rows.append(("viper fallback", run_slab, plain_viper()))
     for engine in ENGINES:
         rows.append(
             (engine + " threadsafe", run_slab, MemSlab(16, 8, engine=engine, threadsafe=True))
@@ -235,6 +265,52 @@ def heap_per_block():
                 },
             }
         )
+    return out
+
+
+# -- heap per slab beyond its blocks, and build time --
+
+
+def slab_modes():
+    """(name, engine, kwargs, force the plain viper pair) per mode measured."""
+    out = []
+    for engine in ENGINES:
+        out.append((engine, engine, {}, False))
+        out.append((engine + " checked", engine, {"checked": True}, False))
+        if engine == "viper":
+            out.append(("viper fallback", engine, {}, True))
+        out.append((engine + " threadsafe", engine, {"threadsafe": True}, False))
+    return out
+
+
+def slab_heap():
+    """Heap one MemSlab(16, 64) over a caller's buffer takes, median of 5 (over a
+    caller's buffer all of it is beyond the blocks), and the best of 20 build times."""
+    import memslab
+
+    v = memslab._viper  # None where viper does not load
+    buf = bytearray(16 * 64)
+    out = []
+    for name, engine, kw, plain in slab_modes():
+        if plain:
+            v.FAST = False
+        try:
+            sizes = sorted(
+                heap_of(lambda e=engine, k=kw: MemSlab(16, 64, buf, engine=e, **k))
+                for _ in range(5)
+            )
+            best = None
+            for _ in range(20):
+                gc.collect()
+                t = now()
+                MemSlab(16, 64, buf, engine=engine, **kw)
+                us = diff(now(), t)
+                best = us if best is None or us < best else best
+            path = v.PATH if engine == "viper" else None
+        finally:
+            if plain:
+                v.FAST = True
+        out.append({"name": name, "bytes": sizes[2], "build_us": best, "path": path})
     return out
 
 
@@ -422,6 +498,7 @@ def version():
 SECTIONS = {
     "pairs": pairs,
     "heap_per_block": heap_per_block,
+    "slab_heap": slab_heap,
     "messages": messages,
     "scaling": scaling,
 }

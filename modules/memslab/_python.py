@@ -1,24 +1,20 @@
-"""memslab pure-Python engine: runs on every port, same results as _viper.py.
+"""memslab pure-Python engine: runs on every port, same results as _viper.py."""
 
-It reads the 32-bit words of the state and of the blocks through uctypes
-arrays laid over the bytearrays, so a link is one subscript and nothing is
-allocated. The layout and the checks are those of _viper.py.
-
-Small ints: on a 64-bit port they hold 62 bits, so any 32-bit word reads as
-one. On a 32-bit board they hold 31 bits, and reading a word >= 2**30 as an
-int boxes a big int: a MemoryError under heap_lock() (a hard IRQ) instead of
-SlabCorruptedError. So there, before a link or a poison word is read as an
-int, its top byte is looked at (>= 0x40 means >= 2**30 or negative): the
-"narrow" pair. The 64-bit port gets the "wide" pair without that byte read.
-Which one make() builds follows sys.maxsize; `NARROW = True` forces the
-narrow pair (tests run it on the 64-bit host).
-
-Every call costs its bytecode: about 15 ns per subscript or compare on an
-x64 host, so the bodies read each word once and keep what they need in
-locals. Two limits keep a call off the heap: closed-over names plus
-arguments at most five (closure_call), and locals + cells + operand stack at
-most 11 words (a bigger bytecode frame is heap-allocated).
-"""
+# It reads the 32-bit words of the state and of the blocks through uctypes
+# arrays laid over the bytearrays, so a link is one subscript and nothing is
+# allocated. The layout and the checks are those of _viper.py.
+#
+# Small ints hold 31 bits on a 32-bit board: reading a word >= 2**30 as an int
+# boxes a big int there, a MemoryError under heap_lock() (a hard IRQ) instead
+# of SlabCorruptedError. So before a link or a poison word is read as an int,
+# its top byte is looked at (>= 0x40 means >= 2**30 or negative), on every
+# port: one code path, tested on the host as it runs on a board.
+#
+# Every call costs its bytecode: about 15 ns per subscript or compare on an
+# x64 host, so the bodies read each word once and keep what they need in
+# locals. Two limits keep a call off the heap: closed-over names plus
+# arguments at most five (closure_call), and locals + cells + operand stack at
+# most 11 words (a bigger bytecode frame is heap-allocated).
 
 import sys
 import uctypes
@@ -34,8 +30,6 @@ _WPB = const(4)
 _WAIT = const(5)
 _BITS = const(32)  # byte offset of the checked-mode bitmap in `st`
 _POISON = const(0x3A3A3A3A)  # same pattern as _viper.py: bytes 0x3A, below 2**30
-
-NARROW = None  # None: follow the port; True/False force the narrow/wide pair (tests)
 
 
 def words(buf, count, kind=uctypes.INT32):
@@ -65,11 +59,6 @@ def tops(buf, nbytes):
     return uctypes.bytearray_at(uctypes.addressof(buf) - 3, nbytes + 3)  # big-endian: shift
 
 
-def narrow():
-    """True when small ints are 31-bit here (or NARROW says so)."""
-    return sys.maxsize < (1 << 32) if NARROW is None else NARROW
-
-
 def make(slab, st, r, checked):
     """Return the (alloc, free) pair for this slab (`r` is unused here)."""
     s = slab._sw  # the slab's own uctypes view of `st` (one view less on the heap)
@@ -80,60 +69,36 @@ def make(slab, st, r, checked):
     t = tops(slab._buf, nbytes)
     if checked:
         return _checked(slab, s, b, t, st)
-    return _pair(slab, s, b, t, wpb, narrow())
 
-
-def _pair(slab, s, b, t, wpb, narrow):
-    # One function defines all three closures, so they share its cells.
-    if narrow:
-
-        def alloc():
-            h = s[_HEAD]
-            n = s[_N]
-            if h == n:  # empty
-                return None
-            nxt = h * wpb
-            if t[(nxt << 2) | 3] >= 0x40:  # link >= 2**30: never read it as an int
-                return slab._corrupt(h)
-            nxt = b[nxt]
-            if nxt > n or nxt == h:  # not a block index nor the end, or a self-link
-                return slab._corrupt(h)
-            n = s[_USED] + 1 - n  # now (num_used after taking h) - num_blocks
-            if n >= 0 and (n or nxt != s[_N]):  # the last block must end the list
-                return slab._corrupt(h)
-            s[_HEAD] = nxt  # take h
-            n = s[_USED] + 1
-            s[_USED] = n
-            if n > s[_MAX]:
-                s[_MAX] = n
-            return h
-
-    else:  # the same without the top-byte read (locals to spare: clearer names)
-
-        def alloc():
-            h = s[_HEAD]
-            n = s[_N]
-            if h == n:
-                return None
-            nxt = b[h * wpb]
-            if nxt > n or nxt == h:
-                return slab._corrupt(h)
-            u = s[_USED] + 1
-            # Taking the last block: the list must end here. A double free that
-            # default mode cannot see would otherwise hand out blocks past n.
-            if u >= n and (u > n or nxt != n):
-                return slab._corrupt(h)
-            s[_HEAD] = nxt
-            s[_USED] = u
-            if u > s[_MAX]:
-                s[_MAX] = u
-            return h
+    def alloc():
+        h = s[_HEAD]
+        n = s[_N]
+        if h == n:  # empty
+            return None
+        nxt = h * wpb
+        if t[(nxt << 2) | 3] >= 0x40:  # link >= 2**30: never read it as an int
+            return slab._corrupt(h)
+        nxt = b[nxt]
+        if nxt > n or nxt == h:  # not a block index nor the end, or a self-link
+            return slab._corrupt(h)
+        # Taking the last block: the list must end here. A double free that
+        # default mode cannot see would otherwise hand out blocks past n.
+        n = s[_USED] + 1 - n  # now (num_used after taking h) - num_blocks
+        if n >= 0 and (n or nxt != s[_N]):
+            return slab._corrupt(h)
+        s[_HEAD] = nxt  # take h
+        n += s[_N]  # num_used after taking h
+        s[_USED] = n
+        if n > s[_MAX]:
+            s[_MAX] = n
+        return h
 
     def free(h):
         if h.__class__ is not int or h < 0 or h >= s[_N]:
             return slab._reject(h)  # not an int, or out of range
         x = s[_HEAD]
-        if h == x or not s[_USED]:  # already free (the cheap test)
+        u = s[_USED]
+        if h == x or not u:  # already free (the cheap test)
             return slab._reject(h)
         if s[_WAIT]:
             return slab._handoff(h)
@@ -142,7 +107,7 @@ def _pair(slab, s, b, t, wpb, narrow):
         # arithmetic on it would allocate; the word read back is a small int.
         h = s[_HEAD]
         b[h * wpb] = x
-        s[_USED] -= 1
+        s[_USED] = u - 1
 
     return alloc, free
 
@@ -179,8 +144,8 @@ def _take(slab, b, t, h):
     """Check that free block h (the head) is sound, then take it.
 
     Raises SlabCorruptedError (nothing changed) if the block is not sound.
-    Each word's top byte is looked at first (in both the narrow and the wide
-    pair), so a word >= 2**30 is never read as an int. Expressions are split so that the operand stack
+    Each word's top byte is looked at first, so a word >= 2**30 is never read
+    as an int. Expressions are split so that the operand stack
     stays small: 4 arguments + 3 locals + at most 4 stack words fit the 11
     words a frame may take on the C stack.
     """
