@@ -52,13 +52,6 @@ def build(st, buf, poison):
                 b[k] = _POISON
 
 
-def tops(buf, nbytes):
-    """Bytes over `buf` such that t[4 * k + 3] is the most significant byte of word k."""
-    if sys.byteorder == "little":
-        return buf
-    return uctypes.bytearray_at(uctypes.addressof(buf) - 3, nbytes + 3)  # big-endian: shift
-
-
 def make(slab, st, r, checked):
     """Return the (alloc, free) pair for this slab (`r` is unused here)."""
     s = slab._sw  # the slab's own uctypes view of `st` (one view less on the heap)
@@ -66,7 +59,9 @@ def make(slab, st, r, checked):
     nbytes = s[_N] * wpb * 4
     # Links as UINT32: a corrupt link is never negative, one compare refuses it.
     b = words(slab._buf, nbytes >> 2, uctypes.UINT32)
-    t = tops(slab._buf, nbytes)
+    t = slab._buf  # t[4 * k + 3]: the most significant byte of word k (little-endian)
+    if sys.byteorder != "little":  # no such MicroPython port is known; be right anyway
+        t = uctypes.bytearray_at(uctypes.addressof(t) - 3, nbytes + 3)
     if checked:
         return _checked(slab, s, b, t, st)
 
