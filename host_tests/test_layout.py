@@ -35,7 +35,7 @@ LAYOUT = _consts(PKG / "_layout.py")
 
 
 def test_the_layout_names_every_word():
-    assert [LAYOUT[k] for k in ("HEAD", "USED", "MAX", "N", "WPB", "WAIT", "LO", "HI")] == list(
+    assert [LAYOUT[k] for k in ("HEAD", "USED", "MAX", "N", "WPB", "WAIT", "BUF", "BOX")] == list(
         range(8)
     )
     assert LAYOUT["WORDS"] * 4 == LAYOUT["BITS"]

@@ -197,3 +197,25 @@ def test_alloc_async_waits_for_a_block_that_fits():
 
     asyncio.run(main())
     eq(got, [6], "the 256-byte block, handed over")
+
+
+def test_reset_keeps_a_block_handed_to_a_task_that_has_not_run():
+    s = slab(16, 3)
+    a, b, c = s.alloc(), s.alloc(), s.alloc()
+    got = []
+
+    async def waiter():
+        got.append(await s.alloc_async())
+
+    async def main():
+        t = asyncio.create_task(waiter())
+        await until(lambda: s._sw[WAIT] == 1, "the waiter queued")
+        s.free(b)  # handed to the waiter, which has not run yet
+        s.reset(owned=(a,))  # the caller lists what it holds; b is the waiter's
+        await t
+        eq(got, [b], "the waiter got its block")
+        eq(sorted(s.used()), sorted([a, b]), "a and b allocated, c free")
+        eq(s.alloc(), c, "only c is handed out")
+        eq(s.alloc(), None, "and nothing twice")
+
+    asyncio.run(main())

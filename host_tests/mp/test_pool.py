@@ -161,3 +161,29 @@ def test_stats_and_dump():
             raise AssertionError("dump lacks %r:\n%s" % (part, d))
     if "MemPool" not in repr(p):
         raise AssertionError(repr(p))
+
+
+def test_long_int_handles_free_without_the_heap():
+    from array import array
+
+    p = pool()
+    h = p.alloc(100)
+    big = array("q", [h])[0]
+    micropython.heap_lock()
+    try:
+        p.free(big)
+    finally:
+        micropython.heap_unlock()
+    eq(p.num_used, 0, "freed through an array('q') handle")
+
+
+def test_pool_messages_speak_in_pool_terms():
+    p = pool(checked=True)
+    e = raises(ValueError, p.view, 4)
+    if "view(4)" not in str(e):
+        raise AssertionError(str(e))
+    e = raises(ValueError, MemPool, CLASSES, bytearray(100))
+    if "need 448 bytes" not in str(e):
+        raise AssertionError(str(e))
+    raises(TypeError, p.alloc_async, 10, "5")  # refused at the call, not at the await
+    raises(ValueError, p.alloc_async, 300)

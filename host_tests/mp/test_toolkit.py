@@ -9,6 +9,7 @@ import sys
 import uctypes
 
 import memslab
+import mptest
 from memslab import MemSlab, SlabCorruptedError, SlabEmptyError
 from mptest import eq, raises, slab, state
 
@@ -201,3 +202,26 @@ def test_alloc_and_free_are_visible_on_the_class():
     MemSlab.free(s, 0)
     eq(s.num_used, 0, "freed through the class")
     eq(memslab.SlabEmptyError.__name__, "SlabEmptyError", "exported")
+
+
+def test_used_sees_a_list_that_ends_too_early():
+    for checked in (False, True):
+        s = slab(8, 4, checked=checked)
+        _poke_word(s, 0, 0, 4)  # block 0 (the head) now says "end": blocks 1..3 are lost
+        if checked:
+            eq(s.used(), [], "checked mode reads its bitmap: exact")
+            continue
+        raises(SlabCorruptedError, s.used)
+        if "end after 1 of 4 free blocks" not in s.dump():
+            raise AssertionError(s.dump())
+
+
+def test_addressof_refuses_a_resized_buffer():
+    buf = bytearray(64)
+    s = MemSlab(16, 4, buf, engine=mptest.ENGINE)
+    at = uctypes.addressof(buf)
+    for _ in range(64):
+        buf.extend(bytes(256))
+        if uctypes.addressof(buf) != at:
+            break
+    raises(RuntimeError, s.addressof, 0)

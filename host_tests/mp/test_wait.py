@@ -132,3 +132,46 @@ def test_a_thread_that_times_out_never_keeps_a_block_it_did_not_return():
     eq(out[0], None, "timed out")
     s.free(h)  # nobody waits any more: the block goes to the free list
     eq((s.num_used, s._sw[WAIT], s.alloc()), (0, 0, h), "nothing lost")
+
+
+def test_a_failing_alloc_after_queueing_leaves_no_waiter_behind():
+    from memslab import SlabCorruptedError
+
+    s = slab(16, 1, threadsafe=True)
+    s.alloc()
+    real = s.alloc
+    calls = [0]
+
+    def alloc():  # the first look finds nothing; the look after queueing finds corruption
+        calls[0] += 1
+        if calls[0] == 1:
+            return real()
+        raise SlabCorruptedError("simulated")
+
+    s.alloc = alloc
+    raises(SlabCorruptedError, s.alloc_wait, 100)
+    eq((calls[0], s._sw[WAIT]), (2, 0), "no phantom waiter left queued")
+
+
+def test_a_reap_walk_survives_a_waiter_taken_under_it():
+    # A reap walks the waiting ring; an IRQ or the other core hands the node it
+    # stands on a block (take() moves it into the handed ring). The walk must
+    # start again, not step onto the handed ring's sentinel.
+    from memslab import _waitq
+
+    s = slab(16, 2, threadsafe=True)
+    held = [s.alloc(), s.alloc()]
+    q = _waitq.queue(s)
+
+    class Interrupted(_waitq.Waiter):
+        def dead(self):
+            if self.h < 0:
+                s.free(held[0])  # "the IRQ": hands held[0] to this waiter mid-walk
+            return False
+
+    w = Interrupted(s, q)
+    w.join()
+    freed = []
+    q.reap(freed.append)
+    eq((w.h, freed, s._sw[WAIT]), (held[0], [], 0), "the live waiter kept its block")
+    eq(w.leave(), held[0], "and picks it up")

@@ -14,9 +14,11 @@ block holds the index of the next free block, `num_blocks` marks the end.
 
 Where things are: this file is the public class and how an engine is chosen;
 _layout.py the state words every part shares; _python.py and _viper.py the
-hot path; _errors.py the checks and messages; _guard.py the critical
-section; _waitq.py and _async.py waiting for a block; _picture.py dump();
-_inventory.py used() and reset(). Only the first five load with the package.
+hot path; _errors.py the checks at the edge; _explain.py the messages;
+_selfcheck.py the engine self-check; _guard.py the critical section;
+_waitq.py and _async.py waiting for a block; _picture.py dump();
+_inventory.py used() and reset(); _pool.py MemPool. `import memslab` loads
+this file, _errors and the engines; the rest loads when first used.
 """
 
 import uctypes
@@ -55,10 +57,6 @@ _WORDS = const(8)
 _BITS = const(32)
 
 _viper_checked = False  # _selfcheck has run on the viper engine (once, on the first viper slab)
-
-# The longest wait: ticks_diff() is exact only within half the ticks_ms
-# period (2**30 ms), so a longer deadline would look already past.
-_MAX_TIMEOUT_MS = (1 << 29) - 1
 
 
 class MemSlab:
@@ -211,6 +209,7 @@ class MemSlab:
         buffer address + h * block_size. Allocates nothing where the address
         is a small int (RP2040 SRAM at 0x20000000, ESP32 DRAM at 0x3FFxxxxx).
         """
+        self._check_not_moved()
         self._check_handle(h, "addressof")
         return uctypes.addressof(self._buf) + h * self.block_size
 
@@ -226,14 +225,14 @@ class MemSlab:
         are served first come, first served; free() hands them the block.
         Allocates (a coroutine, a waiter): call it from tasks, not IRQs.
         """
-        check_timeout("alloc_async", timeout_ms, _MAX_TIMEOUT_MS)
+        check_timeout("alloc_async", timeout_ms)
         self._check_not_moved()
         return _glue().alloc(self, timeout_ms)
 
     def block_async(self, timeout_ms=None):
         """`async with slab.block_async(timeout_ms) as h:` waits like alloc_async,
         frees h on exit; raises asyncio.TimeoutError when the timeout passes."""
-        check_timeout("block_async", timeout_ms, _MAX_TIMEOUT_MS)
+        check_timeout("block_async", timeout_ms)
         self._check_not_moved()
         return _glue().Block(self, timeout_ms)
 
@@ -245,7 +244,7 @@ class MemSlab:
         tasks are served in one first-come, first-served order. The thread
         polls every millisecond (no IRQ-safe way to wake it exists).
         """
-        check_timeout("alloc_wait", timeout_ms, _MAX_TIMEOUT_MS)
+        check_timeout("alloc_wait", timeout_ms)
         if not self.threadsafe:
             raise ValueError(
                 "alloc_wait() needs MemSlab(..., threadsafe=True): the waiting thread "
@@ -270,9 +269,12 @@ class MemSlab:
     def reset(self, owned=()):
         """Rebuild the free list so that exactly the blocks in `owned` stay allocated.
 
-        The way back after a SlabCorruptedError. Fixes the counters, serves
-        waiting tasks/threads first, and rejects a bad entry (TypeError,
-        ValueError) changing nothing. Not for IRQs (it allocates).
+        The way back after a SlabCorruptedError. Fixes the counters, keeps
+        blocks already handed to a waiter, serves waiting tasks/threads first,
+        and rejects a bad entry (TypeError, ValueError) changing nothing. Not
+        for IRQs (it allocates). Call it while nothing else allocs or frees:
+        threadsafe=True keeps threads and hard IRQs out of the rebuild, but a
+        micropython.schedule callback (a soft IRQ) could still cut into it.
         """
         self._check_not_moved()
         from . import _inventory
@@ -322,7 +324,7 @@ class MemSlab:
             raise LOCKED[exc]
         raise exc(msg)
 
-    def _corrupt(self, h, nxt=None):
+    def _corrupt(self, h):
         """alloc() found free block h unsound: raise SlabCorruptedError.
 
         The engines pass only h: the link word is read here, as 4 bytes, so a
@@ -339,6 +341,7 @@ class MemSlab:
         raise SlabCorruptedError(msg)
 
     def _poisoned(self, h, offset):
+        """alloc() found byte `offset` of free block h changed: raise SlabCorruptedError."""
         try:
             self._check_not_moved()
             from . import _explain

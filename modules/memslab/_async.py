@@ -66,9 +66,7 @@ async def alloc(slab, timeout_ms):
                 except asyncio.TimeoutError:
                     pass  # loop: re-check w.h and the clock (never give up early)
     except BaseException:  # CancelledError (a BaseException in MicroPython)
-        g = w.leave()
-        if g >= 0:  # handed a block but cancelled before running: give it on
-            slab.free(g)
+        _waitq._give_on(slab, w.leave())  # handed a block but cancelled: give it on
         raise
     h = w.leave()  # a block handed over just as the time ran out is kept
     return h if h >= 0 else None

@@ -22,7 +22,7 @@ class SlabEmptyError(MemoryError):
 # Raised instead when the heap is locked (hard IRQ): same type, no formatting.
 LOCKED = {
     TypeError: TypeError("memslab: block index is not an int (no details: heap locked)"),
-    ValueError: ValueError("memslab: bad or already free block (no details: heap locked)"),
+    ValueError: ValueError("memslab: bad value or already free block (no details: heap locked)"),
     SlabCorruptedError: SlabCorruptedError("memslab: free list corrupted (heap locked)"),
 }
 
@@ -54,7 +54,12 @@ def check_geometry(block_size, num_blocks):
         )
 
 
-def check_timeout(verb, timeout_ms, most):
+# The longest wait: ticks_diff() is exact only within half the ticks_ms
+# period (2**30 ms), so a longer deadline would look already past.
+MAX_TIMEOUT_MS = (1 << 29) - 1
+
+
+def check_timeout(verb, timeout_ms, most=MAX_TIMEOUT_MS):
     """timeout_ms: None (wait forever) or an int of at most `most` ms."""
     if timeout_ms is None:
         return

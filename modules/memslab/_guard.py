@@ -11,6 +11,8 @@ guarded(alloc, free) wraps a slab's hot path for threadsafe=True.
 Allocation-free after setup: enter and exit are kept as plain callables.
 """
 
+from . import _NO_SECTION  # (enter, exit) that do nothing
+
 try:
     from machine import disable_irq, enable_irq
 except ImportError:
@@ -22,20 +24,12 @@ except ImportError:
     _thread = None
 
 
-def _no_enter():
-    return 0
-
-
-def _no_exit(_):
-    pass
-
-
 def section():
     """A new (enter, exit) pair; see the top of this file."""
     if disable_irq is not None and enable_irq is not None:
         return disable_irq, enable_irq
     if _thread is None:
-        return _no_enter, _no_exit
+        return _NO_SECTION
     lock = _thread.allocate_lock()
 
     def exit(_):
@@ -65,7 +59,7 @@ def guarded(alloc, free):
 
         return alloc_irq, free_irq, (irq_off, irq_on)
     if _thread is None:  # nothing can race
-        return alloc, free, (_no_enter, _no_exit)
+        return alloc, free, _NO_SECTION
     lock = _thread.allocate_lock()
 
     def alloc_locked():  # `with` is the cheapest way to hold a lock from bytecode

@@ -14,13 +14,18 @@ def used(slab):
     n = slab.num_blocks
     if slab.checked:
         return [h for h in range(n) if slab._is_used(h)]
-    free = bytearray((n + 7) >> 3)
-    end = slab._walk(free, 0)[2]
-    if end != "end":
-        raise SlabCorruptedError(
-            "used(): the free list is broken at %s; slab.reset(owned) rebuilds it" % end
-        )
-    return [h for h in range(n) if not (free[h >> 3] >> (h & 7)) & 1]
+    sw = slab._sw
+    for _ in range(8):  # another thread or core may alloc/free while we walk: retry
+        seen = (sw[HEAD], sw[USED])
+        free = bytearray((n + 7) >> 3)
+        end = slab._walk(free, 0)[2]
+        if end == "end":
+            return [h for h in range(n) if not (free[h >> 3] >> (h & 7)) & 1]
+        if (sw[HEAD], sw[USED]) == seen:  # nothing moved: the list itself is broken
+            break
+    raise SlabCorruptedError(
+        "used(): the free list is broken at %s; slab.reset(owned) rebuilds it" % end
+    )
 
 
 def reset(slab, owned):
@@ -47,6 +52,7 @@ def reset(slab, owned):
             raise ValueError("reset(owned): block %d is listed twice" % h)
         keep[h >> 3] |= 1 << (h & 7)
         count += 1
+    count += _keep_handed(slab, keep)
     enter, exit = slab._section
     s = enter()
     try:
@@ -60,6 +66,24 @@ def reset(slab, owned):
         if h is None:
             break
         slab.free(h)
+
+
+def _keep_handed(slab, keep):
+    """Blocks already handed to a waiter that has not yet picked them up stay allocated
+    (nobody can list them in `owned`). Returns how many were added to `keep`."""
+    q = slab._waiters
+    if q is None:
+        return 0
+    added = 0
+    ring = q.handed
+    w = ring.next
+    while w is not ring and not w.sentinel:
+        h = w.h
+        if h >= 0 and not (keep[h >> 3] >> (h & 7)) & 1:
+            keep[h >> 3] |= 1 << (h & 7)
+            added += 1
+        w = w.next if w.next is not w else ring.next
+    return added
 
 
 def _rebuild(slab, keep, count):

@@ -11,8 +11,10 @@ Every slab owns one small bytearray, its *state*: WORDS (eight) native
     4     WPB    words per block (block_size // 4)
     5     WAIT   tasks/threads waiting for a block; free() hands its block
                  to the oldest of them while this is not 0
-    6     LO     the blocks' address, low 32 bits  } read by the viper engine;
-    7     HI     the blocks' address, high 32 bits } HI is 0 on 32-bit boards
+    6     BUF    viper engine: the blocks' address minus the state's, mod 2**32
+    7     BOX    viper engine: where its closures' shared cell keeps its value,
+                 minus the state's address, mod 2**32 (+1 on a 64-bit port,
+                 +2 when checked); both written by make(), unused by python
     byte 32..    BITS: bit h set = block h allocated (checked=True only)
 
 A free block holds the index of the next free block in its first word (N
@@ -39,8 +41,8 @@ MAX = const(2)
 N = const(3)
 WPB = const(4)
 WAIT = const(5)
-LO = const(6)
-HI = const(7)
+BUF = const(6)
+BOX = const(7)
 WORDS = const(8)
 BITS = const(32)  # byte offset of the checked-mode bitmap
 POISON = const(0x3A3A3A3A)  # each byte 0x3A; a small int on every board

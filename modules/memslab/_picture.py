@@ -10,6 +10,9 @@ Which blocks are free comes from the checked-mode bitmap when there is one
 allocates (strings, one bit per block): never call it from an IRQ handler.
 """
 
+from micropython import const
+
+_HEAD = const(0)  # _layout.HEAD
 _POISON_BYTE = 0x3A  # checked mode fills words 1.. of a free block with it
 _ROW = 6  # blocks per line
 
@@ -92,7 +95,7 @@ def walk(slab, walked, limit):
     n = slab.num_blocks
     chain = []
     count = 0
-    i = slab._sw[0]  # the head
+    i = slab._sw[_HEAD]
     while i != n:
         if not 0 <= i < n:
             return chain, count - len(chain), "%s (corrupt link!)" % link_text(slab, i)
@@ -103,4 +106,14 @@ def walk(slab, walked, limit):
             chain.append(i)
         count += 1
         i = slab._link(i)
+    if count != slab.num_free:  # a link to the end came too early: blocks are lost
+        return (
+            chain,
+            count - len(chain),
+            "end after %d of %d free blocks (corrupt!)"
+            % (
+                count,
+                slab.num_free,
+            ),
+        )
     return chain, count - len(chain), "end"

@@ -15,7 +15,7 @@ the 16-byte blocks above, 32..47 the 64-byte ones, 48..51 the 256-byte ones.
 Loaded on the first MemPool(): `import memslab` does not pay for it.
 """
 
-from ._errors import LOCKED, check_buffer, check_geometry, check_int, check_timeout
+from ._errors import LOCKED, check_buffer, check_geometry, check_timeout
 
 
 class MemPool:
@@ -30,7 +30,7 @@ class MemPool:
         if buffer is None:
             owner = buffer = bytearray(total)
         else:
-            buffer = check_buffer(buffer, total, total, 1)
+            buffer = _check_pool_buffer(buffer, total)
         mv = memoryview(buffer)
         slabs = []
         first = []
@@ -47,6 +47,7 @@ class MemPool:
         self.sizes = tuple(bs for bs, _ in classes)
         self.first = tuple(first)
         self.num_blocks = blocks
+        self._r = range(blocks)  # r[h]: the small int h, also for a long-int handle
         self.buffer = buffer
         self._owner = owner
         self._classes = len(classes)
@@ -75,16 +76,19 @@ class MemPool:
         """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
         c = self._class_of(h)
         try:  # no heap: an exception handler is part of the frame
-            return self.slabs[c].free(h - self.first[c])
+            return self.slabs[c].free(self._r[h] - self.first[c])
         except ValueError:  # the class's slab says "already free" in its own numbering
-            return self._not_allocated(h, c)
+            return self._not_allocated(h, c, "free")
 
     # -- the rest --
 
     def view(self, h):
         """A memoryview of the whole block (size_of(h) bytes). Allocates."""
         c = self._class_of(h)
-        return self.slabs[c].view(h - self.first[c])
+        try:
+            return self.slabs[c].view(self._r[h] - self.first[c])
+        except ValueError:  # checked mode: a free block, said in the class's numbers
+            return self._not_allocated(h, c, "view")
 
     def size_of(self, h):
         """The block size of h's class."""
@@ -92,7 +96,7 @@ class MemPool:
 
     def addressof(self, h):
         c = self._class_of(h)
-        return self.slabs[c].addressof(h - self.first[c])
+        return self.slabs[c].addressof(self._r[h] - self.first[c])
 
     @property
     def num_used(self):
@@ -115,15 +119,19 @@ class MemPool:
         out["classes"] = per
         return out
 
-    async def alloc_async(self, n, timeout_ms=None):
-        """A handle to a block of at least n bytes, waiting while none is free.
+    def alloc_async(self, n, timeout_ms=None):
+        """Awaitable: a handle to a block of at least n bytes, waiting while none is free.
 
         Waits for a block of the smallest class that fits (first come, first
-        served among that class's waiters); None on timeout.
+        served among that class's waiters); None on timeout. n and timeout_ms
+        are checked at the call, as MemSlab.alloc_async does.
         """
-        from . import _MAX_TIMEOUT_MS
+        check_timeout("alloc_async", timeout_ms)
+        if n.__class__ is not int or n < 0 or n > self.sizes[-1]:
+            self._bad_size(n)
+        return self._alloc_async(n, timeout_ms)
 
-        check_timeout("alloc_async", timeout_ms, _MAX_TIMEOUT_MS)
+    async def _alloc_async(self, n, timeout_ms):
         h = self.alloc(n)
         if h is not None:
             return h
@@ -178,10 +186,10 @@ class MemPool:
             raise LOCKED[exc]
         raise exc("MemPool " + msg)
 
-    def _not_allocated(self, h, c):
+    def _not_allocated(self, h, c, verb):
         try:
-            msg = "MemPool free(%d): that %d-byte block is not allocated (already freed, "
-            msg = (msg + "or never from alloc())") % (h, self.sizes[c])
+            msg = "MemPool %s(%d): that %d-byte block is not allocated (already freed, "
+            msg = (msg + "or never from alloc())") % (verb, h, self.sizes[c])
         except MemoryError:
             raise LOCKED[ValueError]
         raise ValueError(msg)
@@ -205,6 +213,18 @@ class MemPool:
         raise exc(msg)
 
 
+def _check_pool_buffer(buffer, total):
+    try:
+        return check_buffer(buffer, total, total, 1)
+    except ValueError as e:
+        if "holds" not in str(e):
+            raise
+        raise ValueError(
+            "MemPool(classes, buffer): the classes need %d bytes, the buffer holds fewer; "
+            "pass a larger buffer (%s)" % (total, str(e).split(" but ")[0])
+        )
+
+
 def _check_classes(classes):
     """((block_size, num_blocks), ...) -> a list sorted by block_size; errors say what to fix."""
     try:
@@ -220,8 +240,6 @@ def _check_classes(classes):
             raise TypeError(
                 "MemPool(classes): each class is (block_size, num_blocks), got %r" % (c,)
             )
-        check_int("block_size", c[0])
-        check_int("num_blocks", c[1])
         check_geometry(c[0], c[1])  # every class checked before any buffer is touched
     classes.sort()
     for i in range(1, len(classes)):

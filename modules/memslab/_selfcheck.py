@@ -43,8 +43,15 @@ def check(engine, poison=_POISON):
             except TypeError:
                 continue
             return "%s engine accepted %s (its argument check is broken)" % (engine, name)
+        # refused without a trace: wrong type, and a value only a 64-bit check sees
+        for bad, exc in ((None, TypeError), (1 << 31, ValueError), ((1 << 32) + 1, ValueError)):
+            try:
+                free(bad)
+            except exc:
+                continue
+            return "%s engine: free(%r) did not raise %s" % (engine, bad, exc.__name__)
         got = [s.alloc(), s.alloc(), s.alloc()]
-        s.free(got[0])
+        free(got[0])
         d = MemSlab(8, 2, engine=engine)
         got += [d.alloc(), d.alloc(), d.alloc()]
         if got != [0, 1, None, 0, 1, None] or w[0] != 2 or s.num_used != 1:

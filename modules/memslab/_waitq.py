@@ -36,6 +36,8 @@ from ._layout import WAIT
 class Ring:
     """A sentinel of a circular doubly linked list of Waiter nodes."""
 
+    sentinel = True  # a walk that lands here has left the node it stood on
+
     def __init__(self):
         self.next = self
         self.prev = self
@@ -76,7 +78,7 @@ class Waiters(Ring):
         back = self.next.take(h)  # the sentinel's take() says "nobody"
         self.exit(s)
         if back:
-            # It re-reads WAIT, so a waiter that joined meanwhile still gets h.
+            # The engine's free re-reads WAIT: a waiter that joined meanwhile still gets h.
             self._free_raw(h)
 
     def reap(self, free):
@@ -94,12 +96,14 @@ class Waiters(Ring):
 def _reap(ring, free):
     w = ring.next
     while w is not ring:
-        if w.dead():
+        if w.sentinel or w.next is w:
+            # w left this ring under us (unlinked, or taken into the other
+            # ring, so the walk stepped onto that ring's sentinel): start again
+            w = ring.next
+        elif w.dead():
             g = w.leave()
             if g >= 0:
                 free(g)
-            w = ring.next
-        elif w.next is w:  # unlinked under us: start again
             w = ring.next
         else:
             w = w.next
@@ -107,6 +111,8 @@ def _reap(ring, free):
 
 class Waiter:
     """One waiting thread (polls self.h); _async.TaskWaiter adds a flag and a loop."""
+
+    sentinel = False
 
     def __init__(self, slab, q):
         self.next = self  # self-linked = in no ring
@@ -168,17 +174,17 @@ class Waiter:
 
 
 def queue(slab):
-    """The slab's waiters, made on first use (under the slab's guard: no twin queues)."""
+    """The slab's waiters, made on first use; published under the slab's guard
+    (straight-line: two first waiters at once never make twin queues)."""
     q = slab._waiters
     if q is None:
+        new = Waiters(slab)  # built outside the guard: it allocates
         enter, exit = slab._section
         s = enter()
-        try:
-            q = slab._waiters
-            if q is None:
-                q = slab._waiters = Waiters(slab)
-        finally:
-            exit(s)
+        q = slab._waiters
+        q = (new, q)[q is not None]  # a select without a jump (see the top)
+        slab._waiters = q
+        exit(s)
     return q
 
 
@@ -189,12 +195,19 @@ def join_or_alloc(slab, w):
     list (it saw no waiters): look again now that free() hands blocks to us.
     """
     w.join()
-    h = slab.alloc()
+    try:
+        h = slab.alloc()
+    except BaseException:  # SlabCorruptedError: no waiter may stay queued for nobody
+        _give_on(slab, w.leave())
+        raise
     if h is not None:
-        g = w.leave()
-        if g >= 0:  # a free() handed us a block meanwhile too: pass it on
-            slab.free(g)
+        _give_on(slab, w.leave())  # a free() handed us a block meanwhile too
     return h
+
+
+def _give_on(slab, g):
+    if g >= 0:
+        slab.free(g)
 
 
 def alloc_wait(slab, timeout_ms):
@@ -213,9 +226,7 @@ def alloc_wait(slab, timeout_ms):
                 break
             sleep_ms(1)  # a hand-off lands in w.h; polling needs no IRQ-safe wake-up
     except BaseException:  # KeyboardInterrupt: leave, and pass on a block handed over
-        g = w.leave()
-        if g >= 0:
-            slab.free(g)
+        _give_on(slab, w.leave())
         raise
     h = w.leave()  # a block handed over just as the time ran out is kept
     return h if h >= 0 else None
