@@ -3,10 +3,16 @@
 
 A variant is where the package comes from and how big the heap is:
   src      modules/ as .py, the default heap
-  heap64k  modules/ as .py under `-X heapsize=64K` (a small board's heap), for
-           the modules that carry the line `# memslab-test: small-heap`
   mpy      firmware/UNIX/lib, the x64 .mpy build (`make firmware-UNIX`, which
            `make test` runs first); fails, not skips, when the build is missing
+  heap64k  the .mpy build under `-X heapsize=64K` (a small board's heap, with
+           the install a small board should use), for the modules that carry
+           the line `# memslab-test: small-heap`
+  src64k   modules/ as .py (compiled on the "board") under 64K, for the modules
+           that carry `# memslab-test: small-heap-source`: the slab itself
+           must work from a source install on a small board; MemPool and the
+           asyncio glue there need the .mpy install (compiling them fragments
+           a 64K heap too far)
 The item runs `micropython run.py <module> <test> <engine>`; on failure the
 MicroPython traceback is the pytest failure message.
 """
@@ -23,12 +29,14 @@ MP_DIR = ROOT / "host_tests" / "mp"
 MICROPYTHON = str(Path(sys.executable).with_name("micropython"))
 
 SMALL_HEAP = "# memslab-test: small-heap"
+SMALL_HEAP_SOURCE = "# memslab-test: small-heap-source"
 
 # name -> (package dir, extra micropython args, which modules: "all" or "small-heap")
 VARIANTS = {
     "src": (ROOT / "modules", [], "all"),
-    "heap64k": (ROOT / "modules", ["-X", "heapsize=64K"], "small-heap"),
     "mpy": (ROOT / "firmware" / "UNIX" / "lib", [], "all"),
+    "heap64k": (ROOT / "firmware" / "UNIX" / "lib", ["-X", "heapsize=64K"], SMALL_HEAP),
+    "src64k": (ROOT / "modules", ["-X", "heapsize=64K"], SMALL_HEAP_SOURCE),
 }
 
 
@@ -63,9 +71,9 @@ class MicroPythonFile(pytest.File):
             if not line.strip():
                 continue
             name, engine = line.split()
-            small_heap_ok = SMALL_HEAP in self.path.read_text()
+            text = self.path.read_text()
             for variant, (lib, extra, which) in VARIANTS.items():
-                if which == "small-heap" and not small_heap_ok:
+                if which != "all" and which + "\n" not in text:
                     continue
                 yield MicroPythonItem.from_parent(
                     self,

@@ -1,6 +1,7 @@
 """checked=True: one bit per block catches every double free and poisons free blocks.
 Both modes: a corrupted link is reported by alloc(), never handed out."""
 # memslab-test: small-heap
+# memslab-test: small-heap-source
 
 import micropython
 

@@ -1,5 +1,6 @@
 """dump() and repr(): the picture of a slab, capped for large ones."""
 # memslab-test: small-heap
+# memslab-test: small-heap-source
 
 from mptest import eq, raises, slab
 

@@ -1,5 +1,6 @@
 """Every bad input gets a clear error and leaves the slab exactly as it was."""
 # memslab-test: small-heap
+# memslab-test: small-heap-source
 
 import mptest
 from memslab import MemSlab

@@ -1,6 +1,7 @@
 """Handles and buffers as users bring them: long-int handles, one-item typed
 arrays, views() from a hard IRQ (issue 10's promises, on the engine under test)."""
 # memslab-test: small-heap
+# memslab-test: small-heap-source
 
 import micropython
 from array import array

@@ -1,5 +1,6 @@
 """What a slab costs on the heap: its blocks plus a constant, whatever num_blocks is."""
 # memslab-test: small-heap
+# memslab-test: small-heap-source
 
 import gc
 

@@ -8,6 +8,7 @@ memslab.VIPER_ERROR, if anything differs. Tests feed the same check a wrong
 expected poison, which is what a misread constant looks like to it.
 """
 # memslab-test: small-heap
+# memslab-test: small-heap-source
 
 import memslab
 import mptest

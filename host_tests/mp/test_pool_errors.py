@@ -1,0 +1,85 @@
+"""MemPool refuses bad input in its own terms and changes nothing."""
+# memslab-test: small-heap
+
+import micropython
+
+from memslab import MemPool
+from mptest import eq, raises
+from test_pool import CLASSES, pool, state
+
+
+def test_bad_calls_raise_and_change_nothing():
+    p = pool(checked=True)
+    p.alloc(10)
+    p.alloc(100)
+    before = state(p)
+    for call, arg, exc in (
+        (p.alloc, 300, ValueError),
+        (p.alloc, -1, ValueError),
+        (p.alloc, 1.5, TypeError),
+        (p.alloc, None, TypeError),
+        (p.free, None, TypeError),
+        (p.free, "1", TypeError),
+        (p.free, 7, ValueError),
+        (p.free, -1, ValueError),
+        (p.free, 1, ValueError),  # a free 16-byte block
+        (p.free, 4, ValueError),  # a free 64-byte block: never freed into class 0
+        (p.size_of, 9, ValueError),
+        (p.view, 3, ValueError),
+    ):
+        e = raises(exc, call, arg)
+        eq(state(p), before, "after %r(%r): %s" % (call, arg, e))
+    e = raises(ValueError, p.alloc, 300)
+    if "256" not in str(e):
+        raise AssertionError("the error must name the largest class: %s" % e)
+    e = raises(ValueError, p.free, 4)
+    if "free(4)" not in str(e) or "64-byte" not in str(e):
+        raise AssertionError("the error must speak in pool handles: %s" % e)
+
+
+def test_the_default_mode_still_catches_the_head_double_free():
+    p = pool()
+    h = p.alloc(60)
+    p.free(h)
+    before = state(p)
+    raises(ValueError, p.free, h)
+    eq(state(p), before, "unchanged")
+
+
+def test_bad_classes():
+    raises(TypeError, MemPool, 5)
+    raises(ValueError, MemPool, ())
+    raises(TypeError, MemPool, ((16,),))
+    raises(TypeError, MemPool, ((16.0, 4),))
+    raises(ValueError, MemPool, ((10, 4),))
+    raises(ValueError, MemPool, ((16, 4), (16, 2)))
+    buf = bytearray(64)
+    raises(ValueError, MemPool, ((16, 2), (6, 2)), buf)
+    eq(buf, bytearray(64), "a refused pool never touched the caller's buffer")
+    eq(pool(((64, 1), (16, 2))).sizes, (16, 64), "classes are sorted")
+
+
+def test_long_int_handles_free_without_the_heap():
+    from array import array
+
+    p = pool()
+    h = p.alloc(100)
+    big = array("q", [h])[0]
+    micropython.heap_lock()
+    try:
+        p.free(big)
+    finally:
+        micropython.heap_unlock()
+    eq(p.num_used, 0, "freed through an array('q') handle")
+
+
+def test_pool_messages_speak_in_pool_terms():
+    p = pool(checked=True)
+    e = raises(ValueError, p.view, 4)
+    if "view(4)" not in str(e):
+        raise AssertionError(str(e))
+    e = raises(ValueError, MemPool, CLASSES, bytearray(100))
+    if "need 448 bytes" not in str(e):
+        raise AssertionError(str(e))
+    raises(TypeError, p.alloc_async, 10, "5")  # refused at the call, not at the await
+    raises(ValueError, p.alloc_async, 300)
