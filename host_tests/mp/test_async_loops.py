@@ -219,3 +219,30 @@ def test_reset_keeps_a_block_handed_to_a_task_that_has_not_run():
         eq(s.alloc(), None, "and nothing twice")
 
     asyncio.run(main())
+
+
+def test_a_scheduled_free_inside_a_hand_off_neither_deadlocks_nor_loses_a_block():
+    # free(a) with waiters runs Python code (the hand-off) inside the threadsafe
+    # guard; a micropython.schedule callback runs at one of its jumps and frees
+    # b. On the Unix port the guard is a lock its own thread holds: the callback
+    # must go on inside it, not wait for it.
+    import micropython
+
+    for kw in ({"threadsafe": True}, {"threadsafe": True, "checked": True}, {}):
+        s = slab(16, 2, **kw)
+        a, b = s.alloc(), s.alloc()
+        got = []
+
+        async def waiter():
+            got.append(await s.alloc_async())
+
+        async def main():
+            tasks = [asyncio.create_task(waiter()), asyncio.create_task(waiter())]
+            await until(lambda: s._sw[WAIT] == 2, "two waiters queued")
+            micropython.schedule(s.free, b)
+            s.free(a)
+            for t in tasks:
+                await t
+
+        asyncio.run(main())
+        eq((sorted(got), s.num_used, s._sw[WAIT]), ([a, b], 2, 0), "%r: both handed over" % kw)

@@ -4,7 +4,12 @@ section() gives a fresh (enter, exit) pair: `s = enter()` ... `exit(s)`.
 - rp2, esp32: machine.disable_irq()/enable_irq(). Masks IRQs on this core
   and (rp2 with core1 running, esp32) spin-locks the other core. Nests.
 - Unix port: a _thread lock of the pair's own (no IRQs there; its threads
-  run without a GIL). Does not nest: never enter the same pair twice.
+  run without a GIL), made re-entrant for its holder's thread: a
+  micropython.schedule callback runs in whichever thread reaches a jump, so
+  it can land inside the section of its own thread, and must not wait for a
+  lock that thread holds (a deadlock). It goes on inside the section; what it
+  calls is safe there (viper code cannot be cut into, the python engine and
+  the waiter rings commit without a jump).
 - neither: nothing can interrupt, enter/exit do nothing.
 
 guarded(alloc, free) wraps a slab's hot path for threadsafe=True.
@@ -30,12 +35,26 @@ def section():
         return disable_irq, enable_irq
     if _thread is None:
         return _NO_SECTION
-    lock = _thread.allocate_lock()
+    return _lock()[1]
 
-    def exit(_):
-        lock.release()
 
-    return lock.acquire, exit
+def _lock():
+    """The Unix port's section: [lock, holder's thread id] and its (enter, exit)."""
+    g = [_thread.allocate_lock(), 0]
+
+    def enter():
+        if g[1] == _thread.get_ident():
+            return 1  # re-entered by a scheduled callback of the holding thread
+        g[0].acquire()
+        g[1] = _thread.get_ident()  # no jump between acquiring and naming the holder
+        return 0
+
+    def exit(nested):
+        if not nested:
+            g[1] = 0
+            g[0].release()
+
+    return g, (enter, exit)
 
 
 def guarded(alloc, free):
@@ -60,17 +79,32 @@ def guarded(alloc, free):
         return alloc_irq, free_irq, (irq_off, irq_on)
     if _thread is None:  # nothing can race
         return alloc, free, _NO_SECTION
-    lock = _thread.allocate_lock()
+    g, pair = _lock()
 
-    def alloc_locked():  # `with` is the cheapest way to hold a lock from bytecode
-        with lock:
+    # Small on purpose: cells + argument + the try must fit an 11-word frame
+    # (a bigger frame comes from the heap on every call). No jump between
+    # acquire and naming the holder, nor between forgetting it and release:
+    # a scheduled callback runs only at jumps (see the top).
+    def alloc_locked():
+        if g[1] == _thread.get_ident():  # a scheduled callback in our own section
             return alloc()
+        g[0].acquire()
+        g[1] = _thread.get_ident()
+        try:
+            return alloc()
+        finally:
+            g[1] = 0
+            g[0].release()
 
     def free_locked(h):
-        with lock:
+        if g[1] == _thread.get_ident():
             return free(h)
+        g[0].acquire()
+        g[1] = _thread.get_ident()
+        try:
+            return free(h)
+        finally:
+            g[1] = 0
+            g[0].release()
 
-    def exit(_):
-        lock.release()
-
-    return alloc_locked, free_locked, (lock.acquire, exit)
+    return alloc_locked, free_locked, pair

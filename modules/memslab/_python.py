@@ -66,43 +66,55 @@ def make(slab, st, r, checked):
         return _checked(slab, s, b, t, st)
 
     def alloc():
-        h = s[_HEAD]
-        n = s[_N]
-        if h == n:  # empty
-            return None
-        nxt = h * wpb
-        if t[(nxt << 2) | 3] >= 0x40:  # link >= 2**30: never read it as an int
-            return slab._corrupt(h)
-        nxt = b[nxt]
-        if nxt > n or nxt == h:  # not a block index nor the end, or a self-link
-            return slab._corrupt(h)
-        # Taking the last block: the list must end here. A double free that
-        # default mode cannot see would otherwise hand out blocks past n.
-        n = s[_USED] + 1 - n  # now (num_used after taking h) - num_blocks
-        if n >= 0 and (n or nxt != s[_N]):
-            return slab._corrupt(h)
-        s[_HEAD] = nxt  # take h
-        n += s[_N]  # num_used after taking h
-        s[_USED] = n
-        if n > s[_MAX]:
-            s[_MAX] = n
-        return h
+        while True:  # once, unless a scheduled callback took the head meanwhile
+            h = s[_HEAD]
+            n = s[_N]
+            if h == n:  # empty
+                return None
+            nxt = h * wpb
+            if t[(nxt << 2) | 3] >= 0x40:  # link >= 2**30: never read it as an int
+                return slab._corrupt(h)
+            nxt = b[nxt]
+            if nxt > n or nxt == h:  # not a block index nor the end, or a self-link
+                return slab._corrupt(h)
+            # Taking the last block: the list must end here. A double free that
+            # default mode cannot see would otherwise hand out blocks past n.
+            n = s[_USED] + 1 - n  # now (num_used after taking h) - num_blocks
+            if n >= 0 and (n or nxt != s[_N]):
+                return slab._corrupt(h)
+            # Take h. A micropython.schedule callback runs at any jump above, and
+            # may have allocated or freed meanwhile: from here to the last store
+            # there is no jump (no if/and/or), so nothing can cut in, and h is
+            # taken only if it is still the head and still links to nxt. The
+            # arithmetic selects without a branch; `n` is 0 (take) or -1 (lost).
+            # (Expressions are split: frame = 3 locals + 5 cells + 3 stack words.)
+            n = b[h * wpb] == nxt
+            n = (n & (s[_HEAD] == h)) - 1
+            nxt = nxt * (n + 1) - s[_HEAD] * n  # the new head: nxt, or unchanged
+            s[_HEAD] = nxt
+            n += 1
+            s[_USED] = s[_USED] + n
+            nxt = s[_USED]
+            s[_MAX] = max(s[_MAX], nxt)
+            if n:
+                return h
 
     def free(h):
         if h.__class__ is not int or h < 0 or h >= s[_N]:
             return slab._reject(h)  # not an int, or out of range
-        x = s[_HEAD]
-        u = s[_USED]
-        if h == x or not u:  # already free (the cheap test)
+        if h == s[_HEAD] or not s[_USED]:  # already free (the cheap test)
             return slab._reject(h)
         if s[_WAIT]:
             return slab._handoff(h)
-        s[_HEAD] = h  # push h
+        # Push h: no jump from here to the end (see alloc), so the head and
+        # the count are read and written with nothing in between.
+        x = s[_HEAD]
+        s[_HEAD] = h
         # h may be a long int of small value (a handle kept in array('q')):
         # arithmetic on it would allocate; the word read back is a small int.
         h = s[_HEAD]
         b[h * wpb] = x
-        s[_USED] = u - 1
+        s[_USED] = s[_USED] - 1
 
     return alloc, free
 
@@ -114,11 +126,12 @@ def _checked(slab, s, b, t, bits):
     # (a `for` keeps a 4-word iterator on the stack). The bitmap catches every
     # double free, so the default mode's last-block guard is not needed here.
     def alloc():
-        h = s[_HEAD]
-        if h == s[_N]:
-            return None
-        _take(slab, b, t, h)  # checks block h and takes it, or raises
-        return h
+        while True:  # once, unless a scheduled callback took the head meanwhile
+            h = s[_HEAD]
+            if h == s[_N]:
+                return None
+            if _take(slab, b, t, h):  # checks block h and takes it, or raises
+                return h
 
     def free(h):  # cells + argument: 5, the most closure_call takes off the heap
         if h.__class__ is not int or h < 0 or h >= s[_N] or slab._r[h] is not h:
@@ -136,7 +149,8 @@ def _checked(slab, s, b, t, bits):
 
 
 def _take(slab, b, t, h):
-    """Check that free block h (the head) is sound, then take it.
+    """Check that free block h (the head) is sound, then take it; 1 if taken,
+    0 if a scheduled callback changed the head meanwhile (look again).
 
     Raises SlabCorruptedError (nothing changed) if the block is not sound.
     Each word's top byte is looked at first, so a word >= 2**30 is never read
@@ -163,16 +177,23 @@ def _take(slab, b, t, h):
             n = (n - o) * 4  # the byte offset, computed apart (stack depth)
             return slab._poisoned(h, n)
         n -= 1
-    o = 1 << (h & 7)
-    n = h >> 3
-    n += _BITS
-    slab._st[n] |= o  # mark h allocated
+    # Take h, if it is still the head and still links to nxt: no jump from
+    # here to the end, so a micropython.schedule callback cannot cut in (see
+    # the default alloc in make()). n is 0 (take) or -1 (lost the race).
     o = slab._sw
-    o[_HEAD] = nxt  # take h
-    n = o[_USED] + 1
-    o[_USED] = n
-    if n > o[_MAX]:
-        o[_MAX] = n
+    n = slab.block_size >> 2
+    n = b[h * n] == nxt
+    n = (n & (o[_HEAD] == h)) - 1
+    nxt = nxt * (n + 1) - o[_HEAD] * n  # the new head: nxt, or unchanged
+    o[_HEAD] = nxt
+    n += 1
+    o[_USED] = o[_USED] + n
+    nxt = o[_USED]
+    o[_MAX] = max(o[_MAX], nxt)
+    o = (1 << (h & 7)) * n  # h's bit, or 0 when not taken
+    nxt = (h >> 3) + _BITS
+    slab._st[nxt] |= o  # mark h allocated
+    return n
 
 
 def _release(slab, b, h):
