@@ -13,6 +13,9 @@ A variant is where the package comes from and how big the heap is:
            must work from a source install on a small board; MemPool and the
            asyncio glue there need the .mpy install (compiling them fragments
            a 64K heap too far)
+  fallback the .py package with the viper engine's build-time checks made to
+           fail (MEMSLAB_VIPER_FAST=0: memslab._viper.FAST = False), so viper
+           slabs get the plain pair; for the small-heap (core) modules
 The item runs `micropython run.py <module> <test> <engine>`; on failure the
 MicroPython traceback is the pytest failure message.
 """
@@ -37,14 +40,16 @@ VARIANTS = {
     "mpy": (ROOT / "firmware" / "UNIX" / "lib", [], "all"),
     "heap64k": (ROOT / "firmware" / "UNIX" / "lib", ["-X", "heapsize=64K"], SMALL_HEAP),
     "src64k": (ROOT / "modules", ["-X", "heapsize=64K"], SMALL_HEAP_SOURCE),
+    "fallback": (ROOT / "modules", [], SMALL_HEAP),
 }
+ENV = {"fallback": {"MEMSLAB_VIPER_FAST": "0"}}
 
 
-def run_micropython(args, lib=ROOT / "modules", extra=(), timeout=120, cwd=MP_DIR):
+def run_micropython(args, lib=ROOT / "modules", extra=(), timeout=120, cwd=MP_DIR, env=None):
     """Run the real micropython with `lib` and host_tests/mp on its path."""
     # .frozen first: a MICROPYPATH replaces the default path, and the Unix port
     # keeps its frozen asyncio and mip there.
-    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (lib, MP_DIR))
+    env = dict(os.environ, **(env or {}), MICROPYPATH=".frozen:%s:%s" % (lib, MP_DIR))
     return subprocess.run(
         [MICROPYTHON, *extra, *args],
         cwd=str(cwd),
@@ -75,6 +80,8 @@ class MicroPythonFile(pytest.File):
             for variant, (lib, extra, which) in VARIANTS.items():
                 if which != "all" and which + "\n" not in text:
                     continue
+                if variant in ENV and engine == "python":
+                    continue  # the fallback variant is about viper slabs
                 yield MicroPythonItem.from_parent(
                     self,
                     name="%s[%s-%s]" % (name, engine, variant),
@@ -83,12 +90,14 @@ class MicroPythonFile(pytest.File):
                     engine=engine,
                     lib=lib,
                     extra=extra,
+                    env=ENV.get(variant),
                 )
 
 
 class MicroPythonItem(pytest.Item):
-    def __init__(self, *, module, test, engine, lib, extra, **kw):
+    def __init__(self, *, module, test, engine, lib, extra, env, **kw):
         super().__init__(**kw)
+        self.env = env
         self.module, self.test, self.engine, self.lib, self.extra = (
             module,
             test,
@@ -99,7 +108,10 @@ class MicroPythonItem(pytest.Item):
 
     def runtest(self):
         r = run_micropython(
-            ["run.py", self.module, self.test, self.engine], lib=self.lib, extra=self.extra
+            ["run.py", self.module, self.test, self.engine],
+            lib=self.lib,
+            extra=self.extra,
+            env=self.env,
         )
         out = r.stdout + r.stderr
         if r.returncode != 0 or "FAIL" in out or "PASS" not in out:

@@ -102,3 +102,17 @@ def test_free_list_lives_in_the_first_word_of_free_blocks():
     s.free(b)  # list: b -> a -> 2 -> 3 -> end(4)
     words = [int.from_bytes(bytes(s.buffer[i * 8 : i * 8 + 4]), "little") for i in range(4)]
     eq(words, [2, 0, 3, 4], "link words")
+
+
+def test_a_viper_slab_says_which_pair_it_got():
+    if mptest.ENGINE != "viper":
+        return
+    from os import getenv
+
+    from memslab import _viper
+
+    fallback = getenv("MEMSLAB_VIPER_FAST") == "0"  # conftest's "fallback" variant
+    for kw in ({}, {"checked": True}):
+        slab(16, 4, **kw)
+        want = "python: FAST is False" if fallback else "fast"
+        eq(_viper.PATH, want, "pair built for %r" % kw)
