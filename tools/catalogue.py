@@ -115,19 +115,18 @@ Not errors, on purpose:
 
 - `alloc_async(timeout_ms)` with any int `<= 0` (`-1`, `-2**70`) does not
   wait: it is `alloc()`, None on a full slab. `True` is the int 1: a 1 ms wait.
-- `alloc_async("x")` on a slab with a free block returns the block: the
-  timeout is only looked at when the caller has to wait.
 - `checked="yes"`, `threadsafe=1`: any truthy value turns the mode on.
 - `buffer=array('i', ...)` is used through its bytes.
 - In default mode `free(h)` of a free block that is neither the free-list
   head nor in a slab with nothing allocated is **not** caught (it would cost
   a bit per block); `checked=True` catches it.
 
-Oddities worth a look (the catalogue pins them as they are today):
-`MemSlab(2**70, 4)` and `alloc_async(2**70)` raise `OverflowError` (which
-in MicroPython is not a `ValueError`), while `MemSlab(16, 2**70)` gets a
-`ValueError`; a `str` buffer is told "buffer is read-only; pass a bytearray
-(not bytes)".
+Oddities worth a look (the catalogue pins them as they are today): a `str`
+buffer is told "buffer is read-only; pass a bytearray (not bytes)"; a wrong
+number of arguments to `alloc`/`free` gets MicroPython's own message, whose
+counts include the closure's captured variables (alloc and free are closures,
+the cheapest call MicroPython makes; a count the runtime gets wrong is the
+price).
 
 ## What checked mode catches, and what it costs
 
@@ -138,7 +137,7 @@ in MicroPython is not a `ValueError`), while `MemSlab(16, 2**70)` gets a
 | any other double free, free of a never-allocated block | **no** (corrupts the list) | yes |
 | `view` of a free block | no | yes |
 | a link outside 0..N (stray write into a free block's first word) | yes, at `alloc()` | yes |
-| a link to an allocated block | no (hands the block out twice) | yes |
+| a link to an allocated block | no (hands the block out twice; never more than `num_blocks` blocks: the last-block guard raises) | yes |
 | a cycle among free blocks | no | yes, when it reaches an allocated block |
 | a write into a free block's bytes 4.. (use after free) | no | yes: poison 0x3A checked at `alloc()` |
 | a free block linking to **itself** | yes, at `alloc()` | yes |
