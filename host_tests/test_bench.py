@@ -23,6 +23,9 @@ PAIR_ROWS = [
     "python threadsafe",
     "python checked",
     "fresh bytearray",
+    "viper MemPool(40)",
+    "python MemPool(40)",
+    "fresh bytearray(40)",
     "empty loop",
 ]
 
@@ -55,7 +58,9 @@ def test_quick_bench_writes_every_table(tmp_path):
     slabs = {h["name"]: h for h in result["slab_heap"]}
     assert set(slabs) == {
         e + m for e in ("viper", "python") for m in ("", " checked", " threadsafe")
-    } | {"viper fallback"}
+    } | {"viper fallback", "MemPool viper, 3 classes", "MemPool python, 3 classes"}
+    for e in ("viper", "python"):  # a pool: the slabs of its classes, each beyond its blocks
+        assert slabs["MemPool %s, 3 classes" % e]["bytes"] > 2 * slabs[e]["bytes"], slabs
     assert all(h["bytes"] > 0 and h["build_us"] >= 0 for h in slabs.values())
     # the fast pair is what a default viper slab gets on this host; the row that
     # forces the fallback really measures it; and the fast pair costs no more heap

@@ -2,7 +2,7 @@
 
     python tools/bench.py [--quick] [--lib modules] [--out-dir results]
 
-Runs host_tests/bench/bench.py in the real `micropython`: pairs, heap per block
+Runs tools/mp_bench.py in the real `micropython`: pairs, heap per block
 and scaling in one process with an 8 MB heap (room for 65,536 blocks), the
 message run in a second one with a board-sized 192 KB heap (fresh allocation
 then has to collect as on a board, and gc.mem_free(), called per message to
@@ -26,7 +26,7 @@ import footprint
 
 ROOT = footprint.ROOT
 BIN = Path(sys.executable).parent
-BENCH = ROOT / "host_tests" / "bench" / "bench.py"
+BENCH = ROOT / "tools" / "mp_bench.py"  # runs inside micropython
 
 # (heap, sections) per micropython process.
 RUNS = (("8M", ["pairs", "heap_per_block", "slab_heap", "scaling"]), ("192K", ["messages"]))
@@ -43,6 +43,9 @@ PAIR_NOTES = {
     "viper checked": "ownership bit + poison check on every call, for debugging",
     "python checked": "the same checks in bytecode",
     "fresh bytearray": "`bytearray(16)` per message: cheap now, paid back in GC pauses",
+    "viper MemPool(40)": "`h = pool.alloc(40); pool.free(h)`, 3 size classes: a slab pair plus the class choice",
+    "python MemPool(40)": "the same on the python engine",
+    "fresh bytearray(40)": "`bytearray(40)` per message, what MemPool replaces",
     "viper call floor": "two empty viper closures called like alloc/free: the runtime's floor",
     "python call floor": "two empty bytecode closures called the same way",
     "empty loop": "the `for` loop itself, subtracted from every other row",

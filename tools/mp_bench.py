@@ -24,7 +24,7 @@ import micropython
 import sys
 import time
 
-from memslab import MemSlab
+from memslab import MemPool, MemSlab
 
 QUICK = "quick" in sys.argv
 # Many short runs, not a few long ones: on a busy host the best of 40 runs of
@@ -86,6 +86,18 @@ def run_pool(pool, n):
         b = pool.pop()
         pool.append(b)
     return diff(now(), t)
+
+
+def run_mempool(pool, n):
+    """A MemPool pair for a 40-byte message: the 64-byte class of POOL_CLASSES."""
+    t = now()
+    for _ in range(n):
+        h = pool.alloc(40)
+        pool.free(h)
+    return diff(now(), t)
+
+
+POOL_CLASSES = ((16, 32), (64, 16), (256, 4))  # the README's three message sizes
 
 
 def run_fresh(size, n):
@@ -167,6 +179,9 @@ def pair_rows():
         )
         rows.append((engine + " checked", run_slab, MemSlab(16, 8, engine=engine, checked=True)))
     rows.append(("fresh bytearray", run_fresh, 16))
+    for engine in ENGINES:
+        rows.append((engine + " MemPool(40)", run_mempool, MemPool(POOL_CLASSES, engine=engine)))
+    rows.append(("fresh bytearray(40)", run_fresh, 40))
     for engine in ENGINES:
         rows.append((engine + " call floor", run_slab, empty_closures(engine == "viper")))
     rows.append(("empty loop", run_empty, None))
@@ -311,6 +326,17 @@ def slab_heap():
             if plain:
                 v.FAST = True
         out.append({"name": name, "bytes": sizes[2], "build_us": best, "path": path})
+    blocks = sum(bs * n for bs, n in POOL_CLASSES)
+    for engine in ENGINES:  # a pool allocates its own buffer: the blocks are subtracted
+        sizes = sorted(heap_of(lambda e=engine: MemPool(POOL_CLASSES, engine=e)) for _ in range(5))
+        out.append(
+            {
+                "name": "MemPool %s, 3 classes" % engine,
+                "bytes": sizes[2] - blocks,
+                "build_us": 0,
+                "path": None,
+            }
+        )
     return out
 
 
