@@ -75,10 +75,9 @@ class MemPool:
     def free(self, h):
         """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
         c = self._class_of(h)
-        try:  # no heap: an exception handler is part of the frame
-            return self.slabs[c].free(self._r[h] - self.first[c])
-        except ValueError:  # the class's slab says "already free" in its own numbering
-            return self._not_allocated(h, c, "free")
+        h = self._r[h] - self.first[c]  # the index in class c's slab (a small int)
+        if not _freed(self.slabs[c], h):
+            self._freed_twice(h, c)
 
     # -- the rest --
 
@@ -186,6 +185,9 @@ class MemPool:
             raise LOCKED[exc]
         raise exc("MemPool " + msg)
 
+    def _freed_twice(self, h, c):
+        self._not_allocated(self.first[c] + h, c, "free")  # h: the index in class c
+
     def _not_allocated(self, h, c, verb):
         try:
             msg = "MemPool %s(%d): that %d-byte block is not allocated (already freed, "
@@ -211,6 +213,19 @@ class MemPool:
         except MemoryError:
             raise LOCKED[TypeError if n.__class__ is not int else ValueError]
         raise exc(msg)
+
+
+def _freed(slab, h):
+    """slab.free(h); False if the slab refused it as not allocated.
+
+    A function of its own because its frame must stay small: a call's frame of
+    more than 11 words (a try counts three) comes from the heap, every call.
+    """
+    try:
+        slab.free(h)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_pool_buffer(buffer, total):
