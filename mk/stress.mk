@@ -6,7 +6,7 @@
 STRESS_SECONDS     ?= 120
 STRESS_JOBS        ?= 3
 STRESS_HOGS        ?= 2
-STRESS_K           ?= test_threads or test_async or test_irq or test_pipeline or test_memory
+STRESS_K           ?= test_threads or test_async or test_irq or test_pipeline or test_memory or test_schedule or test_wait or test_vboard
 STRESS_RUN_TIMEOUT ?= 600
 # modules run one after another in one micropython (empty: every test_*.py)
 STRESS_SUITE       ?=
