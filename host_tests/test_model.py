@@ -210,17 +210,16 @@ def make_machine(drv, engine, checked, stats):
     return SlabMachine
 
 
-@pytest.mark.parametrize("checked", [False, True], ids=["default", "checked"])
-@pytest.mark.parametrize("engine", engines())
-def test_model(engine, checked):
+def run_machine(make, key, engine, checked, examples):
+    """Run the state machine `make` builds against a fresh Driver; record and
+    return (sequences, ops)."""
     drv = Driver()
     stats = {"sequences": 0}
     try:
-        machine = make_machine(drv, engine, checked, stats)
         run_state_machine_as_test(
-            machine,
+            make(drv, engine, checked, stats),
             settings=settings(
-                max_examples=EXAMPLES,
+                max_examples=examples,
                 stateful_step_count=STEPS,
                 deadline=None,
                 database=None,
@@ -229,10 +228,17 @@ def test_model(engine, checked):
         )
     finally:
         drv.close()
-    key = "%s-%s" % (engine, "checked" if checked else "default")
+    key = "%s%s-%s" % (key, engine, "checked" if checked else "default")
     record(key, stats["sequences"], drv.ops)
     print("%s: %d sequences, %d ops" % (key, stats["sequences"], drv.ops))
-    assert drv.ops >= EXAMPLES * 10, "too few ops ran: %d" % drv.ops
+    return stats["sequences"], drv.ops
+
+
+@pytest.mark.parametrize("checked", [False, True], ids=["default", "checked"])
+@pytest.mark.parametrize("engine", engines())
+def test_model(engine, checked):
+    ops = run_machine(make_machine, "", engine, checked, EXAMPLES)[1]
+    assert ops >= EXAMPLES * 10, "too few ops ran: %d" % ops
 
 
 # -- a corrupted free list: never a wrong block ------------------------------------
@@ -450,21 +456,6 @@ def make_pool_machine(drv, engine, checked, stats):
 @pytest.mark.parametrize("checked", [False, True], ids=["default", "checked"])
 @pytest.mark.parametrize("engine", engines())
 def test_pool_model(engine, checked):
-    drv = Driver()
-    stats = {"sequences": 0}
-    try:
-        run_state_machine_as_test(
-            make_pool_machine(drv, engine, checked, stats),
-            settings=settings(
-                max_examples=max(20, EXAMPLES // 3),
-                stateful_step_count=STEPS,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            ),
-        )
-    finally:
-        drv.close()
-    key = "pool-%s-%s" % (engine, "checked" if checked else "default")
-    record(key, stats["sequences"], drv.ops)
-    assert drv.ops >= max(20, EXAMPLES // 3) * 5, "too few ops ran: %d" % drv.ops
+    examples = max(20, EXAMPLES // 3)
+    ops = run_machine(make_pool_machine, "pool-", engine, checked, examples)[1]
+    assert ops >= examples * 5, "too few ops ran: %d" % ops

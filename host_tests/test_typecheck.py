@@ -30,7 +30,9 @@ Pin(25, Pin.OUT).value(1)
 """
 
 
-def pyright_on(tmp_path, source):
+def pyright_on(tmp_path, source, extra_paths=()):
+    """pyright's diagnostics for `source` as RPI_PICO board code (extra_paths: more
+    import roots, e.g. modules/ for memslab and its stubs)."""
     stubs = boards.read_board("RPI_PICO")["STUBS"]
     target = typecheck.install_stubs("RPI_PICO", stubs)
     (tmp_path / "code.py").write_text(source)
@@ -39,6 +41,7 @@ def pyright_on(tmp_path, source):
         json.dumps(
             {
                 "include": ["code.py"],
+                "extraPaths": [str(p) for p in extra_paths],
                 "stubPath": str(target),
                 "typeshedPath": str(target),
                 "typeCheckingMode": "basic",
@@ -81,23 +84,7 @@ except SlabEmptyError:
 
 def pyright_with_memslab(tmp_path, source):
     """pyright on `source` as board code that imports memslab (its .pyi stubs)."""
-    stubs = boards.read_board("RPI_PICO")["STUBS"]
-    target = typecheck.install_stubs("RPI_PICO", stubs)
-    (tmp_path / "code.py").write_text(source)
-    cfg = tmp_path / "pyrightconfig.json"
-    cfg.write_text(
-        json.dumps(
-            {
-                "include": ["code.py"],
-                "extraPaths": [str(ROOT / "modules")],
-                "stubPath": str(target),
-                "typeshedPath": str(target),
-                "typeCheckingMode": "basic",
-                "reportMissingModuleSource": "none",
-            }
-        )
-    )
-    return typecheck.run_pyright(cfg)
+    return pyright_on(tmp_path, source, [ROOT / "modules"])
 
 
 def test_memslab_api_type_checks_through_its_stubs(tmp_path):

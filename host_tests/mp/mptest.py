@@ -45,3 +45,32 @@ def state(s):
 def eq(got, want, what=""):
     if got != want:
         raise AssertionError("%s: got %r, want %r" % (what, got, want))
+
+
+class SkipTest(Exception):
+    """Raise it to say SKIP: a feature this port lacks (run.py matches the name)."""
+
+
+def thread_or_skip():
+    """The _thread module, or SkipTest where the port has no threads."""
+    try:
+        import _thread
+    except ImportError:
+        raise SkipTest("no _thread on this port")
+    return _thread
+
+
+def poke_word(s, h, k, value):
+    """Write 32-bit word k of block h straight into the buffer (a stray write)."""
+    o = h * s.block_size + 4 * k
+    s.buffer[o : o + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def drain(s):
+    """alloc() until None; the blocks handed out, in order."""
+    got = []
+    while True:
+        h = s.alloc()
+        if h is None:
+            return got
+        got.append(h)

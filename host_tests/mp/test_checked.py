@@ -6,13 +6,7 @@ Both modes: a corrupted link is reported by alloc(), never handed out."""
 import micropython
 
 from memslab import SlabCorruptedError
-from mptest import eq, raises, slab, state
-
-
-def _poke_word(s, h, k, value):
-    """Write 32-bit word k of block h straight into the buffer (a stray write)."""
-    o = h * s.block_size + 4 * k
-    s.buffer[o : o + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
+from mptest import eq, poke_word, raises, slab, state
 
 
 def test_checked_catches_every_double_free():
@@ -72,7 +66,7 @@ def test_checked_view_of_a_free_block_is_refused():
 def _corrupt_head_link(checked, value):
     s = slab(16, 4, checked=checked)
     s.alloc()  # block 0 used; head is 1, linking to 2
-    _poke_word(s, 1, 0, value)
+    poke_word(s, 1, 0, value)
     before = state(s)
     e = raises(SlabCorruptedError, s.alloc)
     if "block 1" not in str(e):
@@ -98,7 +92,7 @@ def test_corrupted_list_never_hands_out_a_wrong_block():
         held = [s.alloc() for _ in range(3)]
         for h in held:
             s.free(h)
-        _poke_word(s, 7, 0, 99)  # the tail links to garbage
+        poke_word(s, 7, 0, 99)  # the tail links to garbage
         got = []
         try:
             for _ in range(9):
@@ -116,7 +110,7 @@ def test_corrupted_list_never_hands_out_a_wrong_block():
 
 def test_dump_shows_a_corrupt_chain():
     s = slab(8, 4)
-    _poke_word(s, 1, 0, 77)
+    poke_word(s, 1, 0, 77)
     d = s.dump()
     if "corrupt" not in d:
         raise AssertionError(d)
@@ -149,7 +143,7 @@ def test_wide_link_in_a_hard_irq_is_slab_corrupted_not_memory_error():
         for value in WIDE:
             s = slab(16, 4, checked=checked)
             s.alloc()
-            _poke_word(s, 1, 0, value)
+            poke_word(s, 1, 0, value)
             before = state(s)
             e = _alloc_locked(s)
             eq(type(e), SlabCorruptedError, "link 0x%08X, checked=%s: %r" % (value, checked, e))
@@ -161,7 +155,7 @@ def test_wide_poison_word_in_a_hard_irq_is_slab_corrupted_not_memory_error():
         s = slab(16, 4, checked=True)
         h = s.alloc()
         s.free(h)
-        _poke_word(s, h, 2, value)
+        poke_word(s, h, 2, value)
         before = state(s)
         e = _alloc_locked(s)
         eq(type(e), SlabCorruptedError, "poison word 0x%08X: %r" % (value, e))
@@ -176,7 +170,7 @@ def test_a_wide_link_reads_the_same_on_every_target():
     ):
         s = slab(16, 4)
         s.alloc()
-        _poke_word(s, 1, 0, value)
+        poke_word(s, 1, 0, value)
         e = raises(SlabCorruptedError, s.alloc)
         if text not in str(e) or "block 1" not in str(e):
             raise AssertionError("want %s in: %s" % (text, e))
@@ -214,7 +208,7 @@ def test_default_mode_never_hands_out_more_blocks_than_it_has():
 def test_default_mode_link_to_an_allocated_block_stops_at_num_blocks():
     s = slab(16, 4)
     s.alloc()  # block 0 used; the list is 1 -> 2 -> 3 -> end
-    _poke_word(s, 3, 0, 0)  # 3 now links to block 0, which is allocated
+    poke_word(s, 3, 0, 0)  # 3 now links to block 0, which is allocated
     got = []
     try:
         for _ in range(20):

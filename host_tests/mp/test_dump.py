@@ -2,7 +2,7 @@
 # memslab-test: small-heap
 # memslab-test: small-heap-source
 
-from mptest import eq, raises, slab
+from mptest import eq, poke_word, raises, slab
 
 
 def test_dump_draws_blocks_and_chain():
@@ -40,17 +40,12 @@ def test_dump_limit_must_be_a_non_negative_int():
     eq(s.dump(0).split("\n")[-1], "free list: head -> ... (4 more) -> end", "limit 0")
 
 
-def _poke_word(s, h, k, value):
-    o = h * s.block_size + 4 * k
-    s.buffer[o : o + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
-
-
 def test_checked_dump_draws_free_blocks_past_a_corrupt_link_as_free():
     s = slab(16, 6, checked=True)
     hs = [s.alloc() for _ in range(6)]
     for h in hs:
         s.free(h)  # list: 5 -> 4 -> 3 -> 2 -> 1 -> 0 -> end
-    _poke_word(s, 4, 0, 0x41414141)  # the walk stops at block 4
+    poke_word(s, 4, 0, 0x41414141)  # the walk stops at block 4
     d = s.dump()
     for h in range(6):
         if "[%d:free" % h not in d:

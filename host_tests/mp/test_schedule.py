@@ -31,12 +31,7 @@ def intact(s, owned, what):
     eq(s.num_used, len(owned), what + ": num_used")
     if len(set(owned)) != len(owned):
         raise AssertionError("%s: a block has two owners: %r" % (what, owned))
-    rest = []
-    while True:
-        h = s.alloc()
-        if h is None:
-            break
-        rest.append(h)
+    rest = mptest.drain(s)
     eq(sorted(owned + rest), list(range(s.num_blocks)), what + ": each block exactly once")
 
 

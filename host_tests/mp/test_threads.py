@@ -30,18 +30,6 @@ ROUNDS = 3000
 HANG_MS = 120000
 
 
-class SkipTest(Exception):
-    pass
-
-
-def _thread_or_skip():
-    try:
-        import _thread
-    except ImportError:
-        raise SkipTest("no _thread on this port")
-    return _thread
-
-
 def _start(_thread, fn, args):
     """start_new_thread, retried while the port is still releasing the previous
     thread's slot (rp2: core 1 is freed just after the function returns)."""
@@ -111,7 +99,7 @@ def stress(
 
     Returns (stats per owner, slab, finished): finished is False only if a worker
     was still running after timeout_ms (a hang). `threading`: a _thread stand-in."""
-    _thread = threading or _thread_or_skip()
+    _thread = threading or mptest.thread_or_skip()
     s = mptest.MemSlab(16, blocks, engine=engine, threadsafe=threadsafe, **kw)
     stats = [None] * (threads + 1)
     done = [0] * (threads + 1)
@@ -192,7 +180,7 @@ class Core1Only:
 def test_rp2_thread_model_main_and_core1():
     eq(owners("rp2"), 2, "rp2: the main thread and core 1")
     eq(owners("esp32"), 4, "esp32: several threads")
-    core1 = Core1Only(_thread_or_skip())
+    core1 = Core1Only(mptest.thread_or_skip())
     # back to back: the second run may find core 1 not yet released, and must wait for it
     for run in range(2):
         check(*stress(True, mptest.ENGINE, owners("rp2"), 500, threading=core1), 500)

@@ -11,17 +11,7 @@ import uctypes
 import memslab
 import mptest
 from memslab import MemSlab, SlabCorruptedError, SlabEmptyError
-from mptest import eq, raises, slab, state
-
-
-class SkipTest(Exception):
-    pass
-
-
-def _poke_word(s, h, k, value):
-    o = h * s.block_size + 4 * k
-    s.buffer[o : o + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
-
+from mptest import eq, poke_word, raises, slab, state
 
 # -- with slab.block() as h
 
@@ -82,7 +72,7 @@ def test_used_lists_the_allocated_blocks_in_both_modes():
 def test_used_reports_a_broken_list_in_the_default_mode():
     s = slab(8, 4)
     s.alloc()
-    _poke_word(s, 1, 0, 99)
+    poke_word(s, 1, 0, 99)
     e = raises(SlabCorruptedError, s.used)
     if "reset" not in str(e):
         raise AssertionError(str(e))
@@ -132,7 +122,7 @@ def test_addressof_is_the_block_start():
 def test_addressof_allocates_nothing_where_the_address_is_a_small_int():
     s = slab(16, 4)
     if uctypes.addressof(s.buffer) + 64 > sys.maxsize >> 1:  # beyond the small ints
-        raise SkipTest("RAM above the small ints here (RV32, ESP32-P4): addresses allocate")
+        raise mptest.SkipTest("RAM above the small ints here (RV32, ESP32-P4): addresses allocate")
     got = [0, 0]
     micropython.heap_lock()
     try:
@@ -150,7 +140,7 @@ def test_reset_recovers_from_corruption():
     for checked in (False, True):
         s = slab(16, 4, checked=checked)
         a, b = s.alloc(), s.alloc()
-        _poke_word(s, 2, 0, 0x41414141)  # block 2 is the head now
+        poke_word(s, 2, 0, 0x41414141)  # block 2 is the head now
         raises(SlabCorruptedError, s.alloc)
         raises(SlabCorruptedError, s.alloc)  # and keeps refusing
         s.reset((a, b))
@@ -207,7 +197,7 @@ def test_alloc_and_free_are_visible_on_the_class():
 def test_used_sees_a_list_that_ends_too_early():
     for checked in (False, True):
         s = slab(8, 4, checked=checked)
-        _poke_word(s, 0, 0, 4)  # block 0 (the head) now says "end": blocks 1..3 are lost
+        poke_word(s, 0, 0, 4)  # block 0 (the head) now says "end": blocks 1..3 are lost
         if checked:
             eq(s.used(), [], "checked mode reads its bitmap: exact")
             continue

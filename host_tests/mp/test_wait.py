@@ -13,22 +13,11 @@ if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the U
 import micropython
 import time
 
+import mptest
 from mptest import eq, raises, slab
 
 WAIT = 5  # word index of the waiter count in slab._sw
 HANG_MS = 60000
-
-
-class SkipTest(Exception):
-    pass
-
-
-def _thread_or_skip():
-    try:
-        import _thread
-    except ImportError:
-        raise SkipTest("no _thread on this port")
-    return _thread
 
 
 def until(cond, what):
@@ -42,7 +31,7 @@ def until(cond, what):
 
 def in_thread(fn, *args):
     """Run fn(*args) in one extra thread; return a list that gets [result or exception]."""
-    _thread = _thread_or_skip()
+    _thread = mptest.thread_or_skip()
     out = []
 
     def run():
