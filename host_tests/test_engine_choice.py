@@ -67,3 +67,26 @@ def test_the_right_arch_still_uses_viper(tmp_path):
     assert "error: None" in r.stdout
     assert "auto: viper" in r.stdout
     assert "engines: ['python', 'viper']" in r.stdout
+
+
+MODULES_PROBE = """
+import sys, memslab
+print("import:", sorted(k for k in sys.modules if k.startswith("memslab.")))
+memslab.MemSlab(16, 4)
+print("slab:", sorted(k for k in sys.modules if k.startswith("memslab.")))
+memslab.MemSlab(16, 4, engine="python")
+print("python slab:", sorted(k for k in sys.modules if k.startswith("memslab.")))
+"""
+
+
+def test_a_viper_slab_keeps_only_the_modules_it_needs():
+    """`import memslab` and the first slab (which runs the self-check, whose
+    refused frees format messages) leave neither _selfcheck nor _explain nor the
+    python engine on the heap; the first python slab loads its engine."""
+    r = run_micropython(["-c", MODULES_PROBE], cwd=MP_DIR)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = dict(line.split(": ", 1) for line in r.stdout.strip().split("\n"))
+    core = "'memslab._errors', 'memslab._hooks'"
+    assert lines["import"] == "[" + core + ", 'memslab._viper']"
+    assert lines["slab"] == lines["import"]
+    assert lines["python slab"] == "[" + core + ", 'memslab._python', 'memslab._viper']"

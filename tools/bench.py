@@ -231,8 +231,8 @@ def markdown(r):
         out.append("| `.mpy` total, %s%s | %d |" % (b, note, n))
     for kind, n in f["import_heap_bytes"].items():
         out.append(
-            "| `import memslab` from `.%s`: heap kept / peak | %d / %d |"
-            % (kind, n["kept"], n["peak"])
+            "| `import memslab` from `.%s`: heap kept / peak / kept after a first slab "
+            "| %d / %d / %d |" % (kind, n["kept"], n["peak"], n["with_slab"])
         )
     return "\n".join(out) + "\n"
 

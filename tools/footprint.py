@@ -7,7 +7,8 @@ Compiles modules/memslab/*.py with each board's mpy-cross settings
 (boards/<BOARD>/board.mk) into a scratch folder, so it needs no earlier build.
 Prints a Markdown table; writes the numbers to results/footprint.json.
 Heap: a fresh `micropython` per measurement; gc.collect(), gc.mem_alloc()
-before and after `import memslab` (what the import keeps), and from
+before and after `import memslab` (what the import keeps) and after a first
+slab, built and dropped (what a program using memslab keeps), and from
 micropython.mem_peak()/mem_total() the peak above the start and the bytes
 allocated in all while importing (compiling .py from source costs the difference).
 """
@@ -36,9 +37,14 @@ PROBE = (
     "p = micropython.mem_peak() - c\n"
     "t = micropython.mem_total() - t\n"
     "gc.collect()\n"
-    "print(gc.mem_alloc() - a, p, t, memslab.__file__)\n"
+    "k = gc.mem_alloc() - a\n"
+    "memslab.MemSlab(16, 4)\n"
+    "gc.collect()\n"
+    "print(k, p, t, gc.mem_alloc() - a, memslab.__file__)\n"
 )
-KINDS = ("kept", "peak", "allocated")
+# kept: what the import keeps; with_slab: kept once a first slab was built and
+# dropped (the modules a working program holds: the engine self-check has run)
+KINDS = ("kept", "peak", "allocated", "with_slab")
 
 
 def build(board, out):
@@ -60,7 +66,7 @@ def build(board, out):
 
 def import_heap(lib, runs=3):
     env = dict(os.environ, MICROPYPATH=".frozen:%s" % lib)
-    seen = []  # (kept, peak, allocated) per run
+    seen = []  # KINDS, per run
     for _ in range(runs):
         r = subprocess.run(
             [str(BIN / "micropython"), "-c", PROBE],
@@ -108,10 +114,16 @@ def main(argv=None):
         note = "" if len(ok) == len(cells) else " (without failed files)"
         print("| %s (%s) | %s | %d%s |" % (b, arch, " | ".join(text), sum(ok), note))
     print()
-    print("| `import memslab` on the Unix port (bytes) | heap kept | peak | allocated |")
-    print("| --- | ---: | ---: | ---: |")
+    print(
+        "| `import memslab` on the Unix port (bytes) | heap kept | peak | allocated "
+        "| kept after a first slab |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
     for kind, n in result["import_heap_bytes"].items():
-        print("| from `.%s` | %d | %d | %d |" % (kind, n["kept"], n["peak"], n["allocated"]))
+        print(
+            "| from `.%s` | %d | %d | %d | %d |"
+            % (kind, n["kept"], n["peak"], n["allocated"], n["with_slab"])
+        )
     for b in names:
         for f, v in result["mpy_bytes"][b].items():
             if not isinstance(v, int):

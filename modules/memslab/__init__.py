@@ -17,22 +17,24 @@ _layout.py the state words every part shares; _python.py and _viper.py the
 hot path; _errors.py the checks at the edge; _explain.py the messages;
 _selfcheck.py the engine self-check; _guard.py the critical section;
 _waitq.py and _async.py waiting for a block; _picture.py dump();
-_inventory.py used() and reset(); _pool.py MemPool. `import memslab` loads
-this file, _errors and the engines; the rest loads when first used.
+_inventory.py used() and reset(); _pool.py MemPool; _hooks.py what the
+engines call when they say no. `import memslab` loads this file, _errors,
+_hooks and _viper; _python loads where it runs (no native emitter,
+engine="python", or viper's fallback); the rest loads when first used.
 """
 
 import uctypes
 from micropython import const
 
-from . import _python
-from ._errors import (
-    LOCKED,
+from . import _hooks
+from ._errors import (  # noqa: F401 - SlabCorruptedError is public: memslab.SlabCorruptedError
     SlabCorruptedError,
     SlabEmptyError,
     check_buffer,
     check_geometry,
     check_timeout,
     handle_error_type,
+    words,
 )
 
 # Why the viper engine is not used (None while it is usable). A viper decorator
@@ -47,8 +49,8 @@ except Exception as e:  # noqa: BLE001 - any failure here means: use the Python 
     VIPER_ERROR = "import memslab._viper failed: %s: %s" % (type(e).__name__, e)
     if "arch" in str(e):
         VIPER_ERROR += " (this .mpy was built for another CPU: install the build for your board)"
-# State words (see _layout.py; const copies, folded into the bytecode, so
-# importing the package does not load the layout module).
+# State words (see _layout.py): const copies, folded into the bytecode, where
+# a name imported from _layout would be a dictionary lookup on every use.
 _USED = const(1)
 _MAX = const(2)
 _N = const(3)
@@ -76,9 +78,14 @@ class MemSlab:
     used(), stats(), addressof(h), reset(owned=()), dump()
     """
 
-    # Defaults kept on the class, not in every instance's dict (heap per slab).
+    # Defaults kept on the class, not in every instance's dict: each instance
+    # attribute is a slot in the slab's own hash table (heap per slab).
+    engine = "viper"  # set per instance to "python" where that engine runs
     checked = False
     threadsafe = False
+    _owner = None  # the caller's buffer object, when one was passed
+    _free_raw = None  # free() without the threadsafe guard, when there is one
+    _r = range(0x3FFFFFFF)  # _r[h]: the small-int object h, for any int h in range
     _views = None  # the tuple built by views()
     _waiters = None  # _waitq.Waiters, made by the first waiter
     _section = None  # (enter, exit) of the threadsafe guard; set below the class
@@ -102,29 +109,30 @@ class MemSlab:
         else:
             buffer = check_buffer(buffer, size, block_size, num_blocks)
         st = bytearray(_WORDS * 4 + ((num_blocks + 7) >> 3 if checked else 0))
-        sw = _python.words(st, _WORDS)
+        sw = words(st, _WORDS)
         sw[_N] = num_blocks
         sw[_WPB] = block_size >> 2
         engine_mod.build(st, buffer, checked)
 
+        # Only what differs from the class defaults above becomes an instance attribute.
         self.block_size = block_size
         self.num_blocks = num_blocks
         self.buffer = buffer
-        self.engine = "viper" if engine_mod is _viper else "python"
-        if checked:  # else the class attribute (False): a slab's heap counts every field
+        if engine_mod is not _viper:
+            self.engine = "python"
+        if checked:
             self.checked = True
-        self._buf = buffer
-        self._owner = owner  # what the caller passed: resizing it is detected
+        if owner is not buffer:
+            self._owner = owner  # keeps the caller's object alive; resizing it is detected
         self._owner_at = uctypes.addressof(owner)
         self._st = st
         self._sw = sw
-        self._r = range(num_blocks)  # r[h] is the small int h, for any int h in range
-        alloc, free = engine_mod.make(self, st, self._r, checked)
-        self._free_raw = free  # without the threadsafe guard: for slow paths inside it
+        alloc, free = engine_mod.make(self, st, checked)
         if threadsafe:
             from . import _guard
 
             self.threadsafe = True
+            self._free_raw = free  # for the slow paths, which run inside the guard
             alloc, free, self._section = _guard.guarded(alloc, free)
         # Set per instance (they are closures over this slab's state): the
         # methods of the same names below only document them.
@@ -211,7 +219,7 @@ class MemSlab:
         """
         self._check_not_moved()
         self._check_handle(h, "addressof")
-        return uctypes.addressof(self._buf) + h * self.block_size
+        return uctypes.addressof(self.buffer) + h * self.block_size
 
     def block(self):
         """`with slab.block() as h:` a block, freed when the with-block exits (also
@@ -301,62 +309,25 @@ class MemSlab:
             self.engine,
         )
 
-    # -- slow paths, called by the engines: each raises or hands a block on --
-    # In a hard IRQ the heap is locked and no message can be formatted; each
-    # then raises a prebuilt exception of the same type (LOCKED).
+    # -- what the engines call when they say no: each raises (_hooks.py) or
+    # hands the block on. _hooks is imported with the package: an import
+    # inside a hard IRQ would need the heap.
 
     def _reject(self, h):
-        """free(h) was refused by the engine: raise the error that says why.
-
-        One exception: an int of the right value that is not the small-int
-        object itself (a long int from array('q')) is freed as its small int;
-        the engines' identity test sends it here.
-        """
-        if h.__class__ is int and 0 <= h < self.num_blocks and h is not self._r[h]:
-            return self._free_raw(self._r[h])  # the guard, if any, is already held
-        exc = handle_error_type(h, self.num_blocks) or ValueError  # in range: already free
-        try:
-            self._check_not_moved()
-            from . import _explain  # loaded on the first error
-
-            msg = _explain.handle_message(self, h, "free")
-        except MemoryError:
-            raise LOCKED[exc]
-        raise exc(msg)
+        return _hooks.reject(self, h)
 
     def _corrupt(self, h):
-        """alloc() found free block h unsound: raise SlabCorruptedError.
-
-        The engines pass only h: the link word is read here, as 4 bytes, so a
-        link >= 2**30 is never boxed into a big int in the hot path (that would
-        be a MemoryError in a hard IRQ on a 32-bit board, not this error).
-        """
-        try:
-            self._check_not_moved()
-            from . import _explain
-
-            msg = _explain.corrupt_message(self, h, self._link(h))
-        except MemoryError:
-            raise LOCKED[SlabCorruptedError]
-        raise SlabCorruptedError(msg)
+        return _hooks.corrupt(self, h)
 
     def _poisoned(self, h, offset):
-        """alloc() found byte `offset` of free block h changed: raise SlabCorruptedError."""
-        try:
-            self._check_not_moved()
-            from . import _explain
-
-            msg = _explain.poisoned_message(h, offset)
-        except MemoryError:
-            raise LOCKED[SlabCorruptedError]
-        raise SlabCorruptedError(msg)
+        return _hooks.poisoned(self, h, offset)
 
     def _handoff(self, h):
         # free(h) with waiters: h goes to the oldest waiter, not to the free
         # list (num_used unchanged). Allocation-free: IRQ-safe.
         self._waiters.give(h)
 
-    # -- helpers --
+    # -- the checks every method shares --
 
     def _check_not_moved(self):
         """Raise if the caller resized the slab's buffer after building the slab.
@@ -367,7 +338,8 @@ class MemSlab:
         method do. (A memoryview's own pointer never moves, so a resized
         bytearray behind a memoryview cannot be seen.)
         """
-        if uctypes.addressof(self._owner) != self._owner_at:
+        owner = self.buffer if self._owner is None else self._owner
+        if uctypes.addressof(owner) != self._owner_at:
             from . import _explain
 
             raise RuntimeError(_explain.moved_message())
@@ -468,6 +440,8 @@ def _pick_engine(engine):
         raise ValueError(
             "engine='viper' is not available: %s; use 'auto' or 'python'" % VIPER_ERROR
         )
+    from . import _python  # loaded only where the python engine runs
+
     return _python
 
 
@@ -484,8 +458,11 @@ def _viper_usable():
     global VIPER_ERROR, _viper_checked
     if _viper is not None and not _viper_checked:
         _viper_checked = True
+        explained = "_explain" in globals()  # loaded by an error before this
         from . import _selfcheck
 
         VIPER_ERROR = _selfcheck.check("viper")
         _forget("_selfcheck")  # runs once: its code need not stay on the heap
+        if not explained:
+            _forget("_explain")  # loaded by the check's refused frees; the next error reloads it
     return VIPER_ERROR

@@ -1,11 +1,15 @@
-"""memslab's errors: the exception types, the checks at the edge, every message.
+"""memslab's errors: the exception types and the checks at the edge.
 
-Why a call was refused is decided here, in one place. The engines' hot path
-makes one cheap test per call and, when it fails, calls a slow path on the
-slab (MemSlab._reject/_corrupt/_poisoned), which comes here for the words.
+Which error a bad argument gets is decided here, in one place (the words of
+each message are in _explain.py, loaded on the first error). The engines'
+hot path makes one cheap test per call and, when it fails, calls a slow path
+on the slab (_hooks.py), which comes here for the error type.
 
 In a hard IRQ the heap is locked and no message can be formatted: the slow
 paths then raise LOCKED[type], a prebuilt exception of the same type.
+
+Also here, since this module loads with the package: words(), the uctypes
+view through which Python code reads a slab's state and blocks.
 """
 
 import uctypes
@@ -114,3 +118,20 @@ def handle_error_type(h, n):
     if not 0 <= h < n:
         return ValueError
     return None
+
+
+# Views of 32-bit words over a buffer (the state, the blocks). Here, not in
+# _layout.py, because this module is loaded with the package anyway.
+# The descriptor of a state's 8 words is shared: a view keeps its descriptor's tuple
+# alive, so one tuple for every slab saves 32 bytes of heap per slab.
+_STATE = {"w": (uctypes.ARRAY | 0, uctypes.INT32 | 8)}
+
+
+def words(buf, count, kind=uctypes.INT32):
+    """A uctypes array of `count` native 32-bit words over `buf` (no copy)."""
+    desc = (
+        _STATE
+        if count == 8 and kind == uctypes.INT32
+        else {"w": (uctypes.ARRAY | 0, kind | count)}
+    )
+    return uctypes.struct(uctypes.addressof(buf), desc, uctypes.NATIVE).w

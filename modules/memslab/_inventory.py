@@ -4,9 +4,8 @@ Loaded on the first call. Both work on the shared layout (_layout.py), so
 they serve either engine; both allocate and are not for IRQ handlers.
 """
 
-from ._errors import SlabCorruptedError, handle_error_type
+from ._errors import SlabCorruptedError, handle_error_type, words
 from ._layout import BITS, HEAD, MAX, POISON, USED, WAIT, WPB
-from ._python import words
 
 
 def used(slab):
@@ -91,7 +90,7 @@ def _rebuild(slab, keep, count):
     n = slab.num_blocks
     sw = slab._sw
     wpb = sw[WPB]
-    b = words(slab._buf, n * wpb)
+    b = words(slab.buffer, n * wpb)
     head = n
     for h in range(n - 1, -1, -1):  # backwards, so the list ascends from the head
         if (keep[h >> 3] >> (h & 7)) & 1:

@@ -24,13 +24,14 @@ boards and reading them never allocates.
 
 The engines (_python.py, _viper.py) build the list and return the hot path:
     build(state, blocks, checked)            thread every block onto the list
-    make(slab, state, boxes, checked)        -> (alloc, free), closures over the state
+    make(slab, state, checked)               -> (alloc, free), closures over the state
 and call back into the slab only on slow paths, each of which raises or
 hands a block on: slab._reject(h) (free refused), slab._corrupt(h) (block h's
 link is unsound), slab._poisoned(h, offset) (a write after free), and
 slab._handoff(h) (WAIT is not 0). The viper engine cannot import names, so it
 keeps const() copies of these numbers; host_tests/test_layout.py proves
-every copy equal to this file.
+every copy equal to this file. _errors.words(state, WORDS) reads the words
+from Python (a uctypes view: no copy, nothing allocated per read).
 """
 
 from micropython import const

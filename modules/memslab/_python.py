@@ -20,6 +20,8 @@ import sys
 import uctypes
 from micropython import const
 
+from ._errors import words
+
 # const(): the compiler folds these into the bytecode; a plain module-level
 # name would be a dictionary lookup on every use in the hot path.
 _HEAD = const(0)
@@ -30,12 +32,6 @@ _WPB = const(4)
 _WAIT = const(5)
 _BITS = const(32)  # byte offset of the checked-mode bitmap in `st`
 _POISON = const(0x3A3A3A3A)  # same pattern as _viper.py: bytes 0x3A, below 2**30
-
-
-def words(buf, count, kind=uctypes.INT32):
-    """A uctypes array of `count` native 32-bit words over `buf` (no copy)."""
-    desc = {"w": (uctypes.ARRAY | 0, kind | count)}
-    return uctypes.struct(uctypes.addressof(buf), desc, uctypes.NATIVE).w
 
 
 def build(st, buf, poison):
@@ -52,14 +48,14 @@ def build(st, buf, poison):
                 b[k] = _POISON
 
 
-def make(slab, st, r, checked):
-    """Return the (alloc, free) pair for this slab (`r` is unused here)."""
+def make(slab, st, checked):
+    """Return the (alloc, free) pair for this slab."""
     s = slab._sw  # the slab's own uctypes view of `st` (one view less on the heap)
     wpb = s[_WPB]
     nbytes = s[_N] * wpb * 4
     # Links as UINT32: a corrupt link is never negative, one compare refuses it.
-    b = words(slab._buf, nbytes >> 2, uctypes.UINT32)
-    t = slab._buf  # t[4 * k + 3]: the most significant byte of word k (little-endian)
+    b = words(slab.buffer, nbytes >> 2, uctypes.UINT32)
+    t = slab.buffer  # t[4 * k + 3]: the most significant byte of word k (little-endian)
     if sys.byteorder != "little":  # no such MicroPython port is known; be right anyway
         t = uctypes.bytearray_at(uctypes.addressof(t) - 3, nbytes + 3)
     if checked:

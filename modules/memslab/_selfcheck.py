@@ -9,7 +9,8 @@ with the reason in memslab.VIPER_ERROR when it fails.
 
 from micropython import const
 
-from . import MemSlab, _python
+from . import MemSlab
+from ._errors import words
 
 _POISON = const(0x3A3A3A3A)  # _layout.POISON
 
@@ -25,7 +26,7 @@ def check(engine, poison=_POISON):
     """
     try:
         s = MemSlab(8, 2, engine=engine, checked=True)  # _viper_checked is set: no recursion
-        w = _python.words(s.buffer, 4)
+        w = words(s.buffer, 4)
         if w[0] != 1 or w[2] != 2 or w[1] != poison or w[3] != poison:
             m = 0xFFFFFFFF
             got = "%08X %08X %08X %08X" % (w[0] & m, w[1] & m, w[2] & m, w[3] & m)

@@ -77,7 +77,7 @@ import sys
 import uctypes
 from micropython import const
 
-from . import _python
+from ._errors import words
 
 # Word indices in `st` (copies of _layout.py; viper cannot import names).
 _HEAD = const(0)
@@ -117,14 +117,16 @@ def build(st, buf, poison: bool):
         i += 1
 
 
-def make(slab, st, r, checked):
+def make(slab, st, checked):
     """Return the (alloc, free) pair for this slab: the fast pair if it checks out,
     else the python engine's pair over the same state."""
     global PATH
     alloc, free = _fast(slab, uctypes.addressof(st))
     PATH = _check(slab, st, checked, alloc, free) if FAST else "python: FAST is False"
     if PATH != "fast":
-        return _python.make(slab, st, r, checked)  # the same results, in bytecode
+        from . import _python  # loaded only when needed
+
+        return _python.make(slab, st, checked)  # the same results, in bytecode
     return alloc, free
 
 
@@ -151,11 +153,11 @@ def _check(slab, st, checked, alloc, free):
         return "python: closure layout"
     # The offsets: any on a 32-bit board; within 32 signed bits on a 64-bit port.
     a = uctypes.addressof(st)
-    d = uctypes.addressof(slab._buf) - a
+    d = uctypes.addressof(slab.buffer) - a
     e = found[0] - a
     if w == 8 and not (-(1 << 31) <= d < 1 << 31 and -(1 << 31) <= e < 1 << 31):
         return "python: offsets beyond 32 bits"
-    s = _python.words(st, 8)
+    s = words(st, 8)
     s[_BUF] = d & 0xFFFFFFFF
     s[_BOX] = (e & 0xFFFFFFFF) | (_W64 if w == 8 else 0) | (_CHK if checked else 0)
     return "fast"

@@ -66,7 +66,7 @@ class Waiters(Ring):
         self.loop = None
         # give()'s fallback is the engine's free() without the threadsafe guard:
         # the free() that called give() already holds it (a lock does not nest).
-        self._free_raw = slab._free_raw
+        self._free_raw = slab._free_raw or slab.free  # the slab's free() without its guard
 
     def give(self, h):
         """Hand block h to the oldest waiter; with none left, put h on the free list."""
