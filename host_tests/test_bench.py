@@ -17,6 +17,8 @@ PAIR_ROWS = [
     "python",
     "viper via locals",
     "python via locals",
+    "compiled",
+    "compiled via locals",
     "viper fallback",
     "viper threadsafe",
     "viper checked",
@@ -58,7 +60,7 @@ def test_quick_bench_writes_every_table(tmp_path):
     slabs = {h["name"]: h for h in result["slab_heap"]}
     assert set(slabs) == {
         e + m for e in ("viper", "python") for m in ("", " checked", " threadsafe")
-    } | {"viper fallback", "MemPool viper, 3 classes", "MemPool python, 3 classes"}
+    } | {"viper fallback", "compiled", "MemPool viper, 3 classes", "MemPool python, 3 classes"}
     for e in ("viper", "python"):  # a pool: the slabs of its classes, each beyond its blocks
         assert slabs["MemPool %s, 3 classes" % e]["bytes"] > 2 * slabs[e]["bytes"], slabs
     assert all(h["bytes"] > 0 and h["build_us"] >= 0 for h in slabs.values())
@@ -67,6 +69,11 @@ def test_quick_bench_writes_every_table(tmp_path):
     assert slabs["viper"]["path"] == "fast", slabs["viper"]
     assert slabs["viper fallback"]["path"].startswith("python:"), slabs["viper fallback"]
     assert slabs["viper"]["bytes"] <= slabs["viper fallback"]["bytes"]
+    # engine="compiled" compiles here, and says what it costs on each board's CPU
+    assert slabs["compiled"]["path"] == "compiled", slabs["compiled"]
+    code = result["footprint"]["compiled_code_bytes"]
+    assert set(code) == {"RPI_PICO", "ESP32_GENERIC", "ESP32_C3"}
+    assert all(500 < n < 4000 for n in code.values()), code
 
     heap = result["heap_per_block"]
     assert [h["block_size"] for h in heap] == [16, 64, 256]

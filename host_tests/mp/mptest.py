@@ -20,6 +20,8 @@ ENGINE = "python"
 ENGINES = ["python"]
 if memslab._viper_usable() is None:  # imported, and passed its self-check
     ENGINES.append("viper")
+# engine="compiled" where viper runs: for the modules with COMPILED = True (run.py)
+COMPILED = ["compiled"] if "viper" in ENGINES else []
 
 
 def slab(block_size=16, num_blocks=4, **kw):

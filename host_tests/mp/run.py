@@ -32,7 +32,15 @@ def tests_of(mod):
 
 def engines_of(mod, name):
     # A module lists its engine-independent tests in ANY_ENGINE: they run once.
-    return ["any"] if name in getattr(mod, "ANY_ENGINE", ()) else mptest.ENGINES
+    # A module with COMPILED = True runs on engine="compiled" too: not every
+    # module does, because MicroPython never frees machine code on some ports
+    # (the Unix port, ESP32), and a board running the whole suite in one
+    # process would run out of memory compiling thousands of slabs.
+    if name in getattr(mod, "ANY_ENGINE", ()):
+        return ["any"]
+    if getattr(mod, "COMPILED", False):
+        return mptest.ENGINES + mptest.COMPILED
+    return mptest.ENGINES
 
 
 def run_one(mod, name, engine):

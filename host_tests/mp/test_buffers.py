@@ -7,6 +7,8 @@ import uctypes
 
 from mptest import eq, slab
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 
 def test_caller_bytearray_is_used_in_place():
     buf = bytearray(64)

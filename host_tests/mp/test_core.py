@@ -7,6 +7,8 @@ import uctypes
 import mptest
 from mptest import eq, slab
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 
 def test_engine_is_the_one_asked_for():
     eq(slab().engine, mptest.ENGINE, "engine")

@@ -6,6 +6,8 @@ import mptest
 from memslab import MemSlab
 from mptest import eq, raises, slab, state
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 
 def _ctor(*args, **kw):
     kw.setdefault("engine", mptest.ENGINE)
@@ -33,7 +35,7 @@ def test_num_blocks_must_be_an_int_of_at_least_1():
 
 def test_unknown_engine():
     e = raises(ValueError, MemSlab, 16, 4, engine="turbo")
-    if "'auto', 'viper' or 'python'" not in str(e):
+    if "'auto', 'viper', 'python' or 'compiled'" not in str(e):
         raise AssertionError(str(e))
 
 

@@ -9,6 +9,8 @@ from array import array
 import mptest
 from mptest import eq, slab
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 
 def test_views_call_allocates_nothing_after_the_first():
     s = slab(8, 3)

@@ -15,6 +15,8 @@ import micropython
 
 from mptest import eq, slab
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 MODES = (
     {},
     {"threadsafe": True},

@@ -17,6 +17,8 @@ import micropython
 import mptest
 from mptest import eq
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 MODES = ({}, {"checked": True}, {"threadsafe": True}, {"checked": True, "threadsafe": True})
 
 

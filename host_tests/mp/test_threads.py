@@ -18,6 +18,8 @@ import time
 import mptest
 from mptest import eq
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 
 def owners(platform):
     """Owners of a stress run, the main thread included, that a port's thread model allows."""

@@ -13,6 +13,8 @@ import mptest
 from memslab import MemSlab, SlabCorruptedError, SlabEmptyError
 from mptest import eq, poke_word, raises, slab, state
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 # -- with slab.block() as h
 
 

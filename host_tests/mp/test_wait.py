@@ -16,6 +16,8 @@ import time
 import mptest
 from mptest import eq, raises, slab
 
+COMPILED = True  # run on engine="compiled" too (run.py)
+
 WAIT = 5  # word index of the waiter count in slab._sw
 HANG_MS = 60000
 

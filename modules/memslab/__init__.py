@@ -118,8 +118,6 @@ class MemSlab:
         self.block_size = block_size
         self.num_blocks = num_blocks
         self.buffer = buffer
-        if engine_mod is not _viper:
-            self.engine = "python"
         if checked:
             self.checked = True
         if owner is not buffer:
@@ -128,6 +126,11 @@ class MemSlab:
         self._st = st
         self._sw = sw
         alloc, free = engine_mod.make(self, st, checked)
+        if engine_mod is not _viper:  # else the class default, "viper"
+            if engine != "compiled":
+                self.engine = "python"
+            elif getattr(engine_mod, "PATH", None) == "compiled":  # else it built the viper pair
+                self.engine = "compiled"
         if threadsafe:
             from . import _guard
 
@@ -432,13 +435,19 @@ def _block_views(buf, block_size, num_blocks):
 
 
 def _pick_engine(engine):
-    if engine not in ("auto", "viper", "python"):
-        raise ValueError("engine must be 'auto', 'viper' or 'python', got %r" % (engine,))
-    if engine != "python" and _viper is not None and _viper_usable() is None:
-        return _viper
-    if engine == "viper":
+    if engine not in ("auto", "viper", "python", "compiled"):
         raise ValueError(
-            "engine='viper' is not available: %s; use 'auto' or 'python'" % VIPER_ERROR
+            "engine must be 'auto', 'viper', 'python' or 'compiled', got %r" % (engine,)
+        )
+    if engine != "python" and _viper is not None and _viper_usable() is None:
+        if engine == "compiled":
+            from . import _compiled  # opt-in: loaded by the first compiled slab
+
+            return _compiled
+        return _viper
+    if engine in ("viper", "compiled"):
+        raise ValueError(
+            "engine=%r is not available: %s; use 'auto' or 'python'" % (engine, VIPER_ERROR)
         )
     from . import _python  # loaded only where the python engine runs
 

@@ -14,7 +14,8 @@ Every slab owns one small bytearray, its *state*: WORDS (eight) native
     6     BUF    viper engine: the blocks' address minus the state's, mod 2**32
     7     BOX    viper engine: where its closures' shared cell keeps its value,
                  minus the state's address, mod 2**32 (+1 on a 64-bit port,
-                 +2 when checked); both written by make(), unused by python
+                 +2 when checked); both written by make(), unused by python;
+                 compiled engine: 6 and 7 hold that cell's address (low, high)
     byte 32..    BITS: bit h set = block h allocated (checked=True only)
 
 A free block holds the index of the next free block in its first word (N
@@ -22,7 +23,8 @@ ends the list); checked=True fills its other words with POISON. Indices stay
 below 2**30 and POISON is below 2**30 too, so they are small ints on 32-bit
 boards and reading them never allocates.
 
-The engines (_python.py, _viper.py) build the list and return the hot path:
+The engines (_python.py, _viper.py, _compiled.py) build the list and return
+the hot path:
     build(state, blocks, checked)            thread every block onto the list
     make(slab, state, checked)               -> (alloc, free), closures over the state
 and call back into the slab only on slow paths, each of which raises or

@@ -93,6 +93,7 @@ _CHK = const(2)  # bit 1 of BOX: checked=True
 _BITS = const(32)  # byte offset of the checked-mode bitmap
 _POISON = const(0x3A3A3A3A)  # below 2**30: a small int (hence a viper word) on 32-bit boards too
 _MARK = const(0x2A5A1)  # the box's first value, by which make() finds the box's cell
+MARK = _MARK  # the same, for _compiled.py
 
 FAST = True  # False: make() returns the fallback pair (for tests of the fallback)
 PATH = None  # "fast", or "python: <why not>", set by every make()
@@ -130,31 +131,46 @@ def make(slab, st, checked):
     return alloc, free
 
 
-def _check(slab, st, checked, alloc, free):
-    """Verify what the fast pair assumes about this port and this slab, then
-    fill words 6 and 7 of `st`. Returns "fast", or "python: <what differs>"."""
-    # The object model: word size, byte order, a small int is (v << 1) | 1
-    # (id() of a small int is its object word).
+def word_size():
+    """8 or 4 if the object model is the one the box trick needs, else 0: a
+    machine word of that size, little-endian, a small int is (v << 1) | 1
+    (id() of a small int is its object word)."""
     w = 8 if sys.maxsize == (1 << 63) - 1 else 4 if sys.maxsize == (1 << 31) - 1 else 0
-    if not w or getattr(sys, "byteorder", "") != "little" or id(_MARK) != (_MARK << 1) | 1:
-        return "python: object model"
-    # The box: a closure is [type, function, n_closed, cell 0, cell 1, ...] and a
-    # cell [type, value], a machine word each (py/objclosure.c, objcell.c). The
-    # box is the one cell, the same in both closures, whose value is _MARK.
+    if not w or getattr(sys, "byteorder", "") != "little" or id(MARK) != (MARK << 1) | 1:
+        return 0
+    return w
+
+
+def find_box(alloc, free, w):
+    """The address of the value word of the cell both closures share, whose
+    value is MARK; None if the closures are not laid out as expected.
+
+    A closure is [type, function, n_closed, cell 0, cell 1, ...] and a cell
+    [type, value], a machine word each (py/objclosure.c, objcell.c)."""
     desc = {"v": (uctypes.UINT64 if w == 8 else uctypes.UINT32) | 0}
     found = []
     for fn in (alloc, free):
         n = uctypes.struct(id(fn) + 2 * w, desc).v if type(fn).__name__ == "closure" else 0
         for k in range(n if n <= 5 else 0):
             cell = uctypes.struct(id(fn) + (3 + k) * w, desc).v + w
-            if uctypes.struct(cell, desc).v == id(_MARK):
+            if uctypes.struct(cell, desc).v == id(MARK):
                 found.append(cell)
-    if len(found) != 2 or found[0] != found[1]:
+    return found[0] if len(found) == 2 and found[0] == found[1] else None
+
+
+def _check(slab, st, checked, alloc, free):
+    """Verify what the fast pair assumes about this port and this slab, then
+    fill words 6 and 7 of `st`. Returns "fast", or "python: <what differs>"."""
+    w = word_size()
+    if not w:
+        return "python: object model"
+    box = find_box(alloc, free, w)
+    if box is None:
         return "python: closure layout"
     # The offsets: any on a 32-bit board; within 32 signed bits on a 64-bit port.
     a = uctypes.addressof(st)
     d = uctypes.addressof(slab.buffer) - a
-    e = found[0] - a
+    e = box - a
     if w == 8 and not (-(1 << 31) <= d < 1 << 31 and -(1 << 31) <= e < 1 << 31):
         return "python: offsets beyond 32 bits"
     s = words(st, 8)
