@@ -15,7 +15,7 @@ options.defaults(asyncio=True)
 
 metadata(
     description="Zephyr-style memory slabs: fixed-size blocks, O(1) alloc/free, IRQ-safe",
-    version="0.2.0",
+    version="0.3.0",
 )
 
 if options.asyncio:
