@@ -30,7 +30,10 @@ SAMPLES = 16  # 16-bit samples per block
 BLOCKS = 8
 WR, RD, DROPPED = 0, 1, 2
 
-slab = MemSlab(SAMPLES * 2, BLOCKS, threadsafe=True)
+# engine="compiled": built once, here, so its pair may be compiled for this
+# slab (faster in the IRQ; it keeps about 1.2 KB of machine code and compiles
+# at start-up). Where it cannot be, slab.engine says "viper": the same results.
+slab = MemSlab(SAMPLES * 2, BLOCKS, engine="compiled", threadsafe=True)
 views = slab.views()  # one memoryview per block, built here, only indexed in the IRQ
 ring = array("i", [0] * BLOCKS)  # at most BLOCKS indices in flight: never overflows
 ctr = array("i", [0, 0, 0])  # each word has one writer (IRQ: WR, DROPPED; task: RD)

@@ -46,7 +46,7 @@ How it works is told in the comment below (a comment, not a docstring: a
 #
 # Offsets, not addresses, are kept so that all of it fits the state's eight
 # words (a slab costs no more heap than before): the closures hold the state's
-# address (`ptr32(int(a))` is the one runtime call left) and add the offsets.
+# address (`int(state_at)` is the one runtime call left) and add the offsets.
 # On a 32-bit board any offset works (the sum wraps mod 2**32); on a 64-bit
 # port each must fit 32 signed bits (true inside one GC heap).
 #
@@ -185,12 +185,12 @@ def _check(slab, st, checked, alloc, free):
 # One body serves both modes (bit 1 of BOX says checked): half the machine code.
 
 
-def _fast(slab, a):
+def _fast(slab, state_at):
     box = _MARK  # alloc's result and free's argument pass through this cell
 
     @micropython.viper
     def alloc():
-        p = int(a)
+        p = int(state_at)  # the state's address (this slab's words 0-7)
         s = ptr32(p)
         h = s[_HEAD]
         n = s[_N]
@@ -232,7 +232,7 @@ def _fast(slab, a):
     def free(h):
         nonlocal box
         box = h  # h's object word is now at a known address
-        p = int(a)
+        p = int(state_at)  # the state's address (this slab's words 0-7)
         s = ptr32(p)
         x = s[_BOX]
         o = (x >> 2) << 2
