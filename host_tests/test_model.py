@@ -48,6 +48,15 @@ def engines():
     return ["python", "viper"] if r.returncode == 0 else ["python"]
 
 
+def engine_modes():
+    """(engine, checked) for the model tests: each engine in both modes, and
+    engine="compiled" (where viper runs) in default mode, its only own mode."""
+    modes = [(e, c) for e in engines() for c in (False, True)]
+    if "viper" in engines():
+        modes.append(("compiled", False))
+    return [pytest.param(e, c, id="%s-%s" % (e, "checked" if c else "default")) for e, c in modes]
+
+
 class Driver:
     """A persistent micropython running model_driver.py; one JSON line each way."""
 
@@ -234,8 +243,7 @@ def run_machine(make, key, engine, checked, examples):
     return stats["sequences"], drv.ops
 
 
-@pytest.mark.parametrize("checked", [False, True], ids=["default", "checked"])
-@pytest.mark.parametrize("engine", engines())
+@pytest.mark.parametrize(("engine", "checked"), engine_modes())
 def test_model(engine, checked):
     ops = run_machine(make_machine, "", engine, checked, EXAMPLES)[1]
     assert ops >= EXAMPLES * 10, "too few ops ran: %d" % ops
@@ -246,8 +254,7 @@ def test_model(engine, checked):
 LINK_KINDS = ["above", "negative", "end", "owned", "free", "self"]
 
 
-@pytest.mark.parametrize("checked", [False, True], ids=["default", "checked"])
-@pytest.mark.parametrize("engine", engines())
+@pytest.mark.parametrize(("engine", "checked"), engine_modes())
 def test_corrupted_link_never_hands_out_a_wrong_block(engine, checked):
     """Build a random state, overwrite one free block's link (through slab.buffer) with
     a random value, then alloc() until None or an error, the owner writing into

@@ -8,6 +8,8 @@ import micropython
 from memslab import SlabCorruptedError
 from mptest import eq, poke_word, raises, slab, state
 
+COMPILED = True  # run on engine="compiled" too (run.py): its default-mode checks
+
 
 def test_checked_catches_every_double_free():
     s = slab(16, 6, checked=True)

@@ -19,6 +19,9 @@ ANY_ENGINE = (
     "test_checked_mode_gets_the_viper_pair",
     "test_a_compile_that_fails_falls_back_to_the_viper_pair",
     "test_a_pair_that_takes_the_wrong_block_is_never_used",
+    "test_a_pair_that_frees_into_the_wrong_word_is_never_used",
+    "test_an_address_at_or_above_2_to_the_30_on_a_32_bit_board_is_refused",
+    "test_closures_laid_out_otherwise_are_never_used",
     "test_compiled_slabs_keep_to_their_own_state",
     "test_without_viper_compiled_says_why",
 )
@@ -37,8 +40,8 @@ def test_a_compiled_slab_says_which_pair_it_got():
     s = MemSlab(16, 4, engine="compiled")
     if sys.platform == "linux":  # the Unix port compiles: its addresses are small ints
         eq((s.engine, c.PATH), ("compiled", "compiled"), "the pair built")
-    elif s.engine != "compiled":  # a board may refuse (addresses at or above 2**30)
-        eq((s.engine, c.PATH[:7]), ("viper", "viper: "), "the fallback and its reason")
+    elif s.engine != "compiled":  # a board may refuse: addresses at or above 2**30
+        eq((s.engine, c.PATH[:34]), ("viper", "viper: an address at or above 2**30"), "why")
     eq(drain(s), [0, 1, 2, 3], "handed out")
     eq(repr(s)[-16:], "engine=%s>" % s.engine, "repr")
 
@@ -75,9 +78,47 @@ def test_a_pair_that_takes_the_wrong_block_is_never_used():
         raise AssertionError("the source changed: update this test")
     s, why = _with_source(c, wrong)
     eq(s.engine, "viper", "engine")
-    eq(why, "viper: the compiled pair took 1, not block 0", "reason")
-    eq((s.num_used, s.max_used), (0, 0), "the trial left the counters as they were")
-    eq(drain(s), [0, 1, 2, 3], "and the free list")
+    eq(why, "viper: the compiled pair took [1, 2] and freed them into links [1, 2]", "why")
+    _is_new(s)
+
+
+def _is_new(s):
+    """s is as a new slab: counters 0, every block linked to the next, all handed out in order."""
+    eq((s.num_used, s.max_used), (0, 0), "the trial left the counters as new")
+    links = [int.from_bytes(bytes(s.buffer[16 * i : 16 * i + 4]), "little") for i in range(4)]
+    eq(links, [1, 2, 3, 4], "every block links to the next")
+    eq(drain(s), [0, 1, 2, 3], "and the pair built instead hands them out")
+
+
+def test_a_pair_that_frees_into_the_wrong_word_is_never_used():
+    c = _needs_viper()
+    push = "ptr32(%(buf)d)[i * %(wpb)d] = head"
+    wrong = c._SRC.replace(push, "ptr32(%(buf)d)[(i + 1) * %(wpb)d] = head")  # the next block's
+    if wrong == c._SRC:
+        raise AssertionError("the source changed: update this test")
+    s, why = _with_source(c, wrong)
+    eq(s.engine, "viper", "engine")
+    eq(why, "viper: the compiled pair took [0, 1] and freed them into links [1, 2]", "why")
+    _is_new(s)
+
+
+def test_an_address_at_or_above_2_to_the_30_on_a_32_bit_board_is_refused():
+    c = _needs_viper()
+    from memslab import _viper
+
+    if sys.platform != "linux":
+        raise mptest.SkipTest("pretends to be a 32-bit board: the Unix port only")
+    real = _viper.word_size
+    _viper.word_size = lambda: 4  # this host's heap is far above 2**30
+    try:
+        s = MemSlab(16, 4, engine="compiled")
+        why = c.PATH
+    finally:
+        _viper.word_size = real
+    eq(s.engine, "viper", "engine")
+    if not why.startswith("viper: an address at or above 2**30 (0x"):
+        raise AssertionError("the reason must say so: %r" % (why,))
+    _is_new(s)
 
 
 def test_compiled_slabs_keep_to_their_own_state():
@@ -101,3 +142,18 @@ def test_without_viper_compiled_says_why():
         memslab.VIPER_ERROR, memslab._viper_checked = saved
     if "engine='compiled' is not available: no native emitter (test)" not in str(e):
         raise AssertionError(str(e))
+
+
+def test_closures_laid_out_otherwise_are_never_used():
+    c = _needs_viper()
+    from memslab import _viper
+
+    real = _viper.find_box
+    _viper.find_box = lambda alloc, free, w: None  # as on a port whose closures differ
+    try:
+        s = MemSlab(16, 4, engine="compiled")
+        why = c.PATH
+    finally:
+        _viper.find_box = real
+    eq((s.engine, why), ("viper", "viper: closure layout"), "fallback")
+    _is_new(s)

@@ -11,7 +11,7 @@ COMPILED = True  # run on engine="compiled" too (run.py)
 
 def _ctor(*args, **kw):
     kw.setdefault("engine", mptest.ENGINE)
-    return MemSlab(*args, **kw)
+    return mptest.got_engine(MemSlab(*args, **kw), kw["engine"])
 
 
 def test_block_size_must_be_an_int_multiple_of_4_and_at_least_4():

@@ -73,5 +73,7 @@ def test_a_one_item_typed_array_is_a_buffer_of_its_bytes():
                 if "holds %d bytes" % size not in str(e):
                     raise AssertionError(str(e))
                 continue
-            s = mptest.MemSlab(4, size // 4, buf, engine=mptest.ENGINE)
+            s = mptest.got_engine(
+                mptest.MemSlab(4, size // 4, buf, engine=mptest.ENGINE), mptest.ENGINE
+            )
             eq([s.alloc() for _ in range(size // 4)], list(range(size // 4)), code)

@@ -12,6 +12,12 @@ COMPILED = True  # run on engine="compiled" too (run.py)
 ROUNDS = 5  # measurements per size; the median is taken
 
 
+def _limit():
+    """What one slab may cost beyond its blocks. A compiled slab's machine code
+    sits in the GC heap on some ports (rp2): its two functions, about 1.2 KB."""
+    return 4096 if mptest.ENGINE == "compiled" else 1024
+
+
 def _heap_cost(block_size, num_blocks, **kw):
     """Heap bytes one new slab keeps, measured once (collections on both sides)."""
     gc.collect()
@@ -73,7 +79,7 @@ def test_overhead_is_the_same_for_16_and_2048_blocks():
         raise AssertionError(
             "overhead grows with num_blocks: %d bytes at 16 blocks, %d at %d" % (small, large, n)
         )
-    if small > 1024:
+    if small > _limit():
         raise AssertionError("overhead %d bytes is more than a handful of fields" % small)
 
 
@@ -85,17 +91,17 @@ def test_caller_buffer_costs_only_the_overhead():
     s = slab(4, 512, buffer=buf)
     gc.collect()
     cost = before - gc.mem_free()
-    if cost > 1024:
+    if cost > _limit():
         raise AssertionError("a slab over a caller buffer took %d bytes" % cost)
     eq(s.num_free, 512, "")
 
 
 def test_checked_mode_costs_one_bit_per_block():
     # engine="compiled" with checked=True builds the viper pair: compare like with like
-    plain = {"engine": "viper"} if mptest.ENGINE == "compiled" else {}
+    like = {"engine": "viper"} if mptest.ENGINE == "compiled" else {}
 
     def both(n):
-        return _overhead(((4, n),), **plain)[0], _overhead(((4, n),), checked=True)[0]
+        return _overhead(((4, n),), **like)[0], _overhead(((4, n),), checked=True)[0]
 
     n, (plain, checked) = _fitting((1024, 512), both)
     extra = checked - plain

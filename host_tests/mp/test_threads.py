@@ -103,6 +103,7 @@ def stress(
     was still running after timeout_ms (a hang). `threading`: a _thread stand-in."""
     _thread = threading or mptest.thread_or_skip()
     s = mptest.MemSlab(16, blocks, engine=engine, threadsafe=threadsafe, **kw)
+    mptest.got_engine(s, engine)
     stats = [None] * (threads + 1)
     done = [0] * (threads + 1)
     for t in range(2, threads + 1):

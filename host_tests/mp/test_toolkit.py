@@ -210,7 +210,7 @@ def test_used_sees_a_list_that_ends_too_early():
 
 def test_addressof_refuses_a_resized_buffer():
     buf = bytearray(64)
-    s = MemSlab(16, 4, buf, engine=mptest.ENGINE)
+    s = mptest.got_engine(MemSlab(16, 4, buf, engine=mptest.ENGINE), mptest.ENGINE)
     at = uctypes.addressof(buf)
     for _ in range(64):
         buf.extend(bytes(256))

@@ -83,7 +83,6 @@ class MemSlab:
     engine = "viper"  # set per instance to "python" where that engine runs
     checked = False
     threadsafe = False
-    _owner = None  # the caller's buffer object, when one was passed
     _free_raw = None  # free() without the threadsafe guard, when there is one
     _r = range(0x3FFFFFFF)  # _r[h]: the small-int object h, for any int h in range
     _views = None  # the tuple built by views()
@@ -120,17 +119,15 @@ class MemSlab:
         self.buffer = buffer
         if checked:
             self.checked = True
-        if owner is not buffer:
-            self._owner = owner  # keeps the caller's object alive; resizing it is detected
+        # Keeps the bytes alive whatever happens to the public `buffer`
+        # attribute (the pair writes to them); resizing it is detected.
+        self._owner = owner
         self._owner_at = uctypes.addressof(owner)
         self._st = st
         self._sw = sw
-        alloc, free = engine_mod.make(self, st, checked)
-        if engine_mod is not _viper:  # else the class default, "viper"
-            if engine != "compiled":
-                self.engine = "python"
-            elif getattr(engine_mod, "PATH", None) == "compiled":  # else it built the viper pair
-                self.engine = "compiled"
+        if engine_mod is not _viper and engine != "compiled":  # else the class default
+            self.engine = "python"
+        alloc, free = engine_mod.make(self, st, checked)  # "compiled" sets self.engine itself
         if threadsafe:
             from . import _guard
 
@@ -341,8 +338,7 @@ class MemSlab:
         method do. (A memoryview's own pointer never moves, so a resized
         bytearray behind a memoryview cannot be seen.)
         """
-        owner = self.buffer if self._owner is None else self._owner
-        if uctypes.addressof(owner) != self._owner_at:
+        if uctypes.addressof(self._owner) != self._owner_at:
             from . import _explain
 
             raise RuntimeError(_explain.moved_message())

@@ -17,10 +17,12 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 # The box's address exists only once the closures do, after the compile, so it
 # is kept in state words 6 and 7 (low and high half) and loaded per call.
 #
-# What it costs, per slab: the compile (the compiler and about 7 KB of free
-# heap for a moment; milliseconds on a 125 MHz board), and the machine code of
-# two functions, kept for the slab's life (in the GC heap on a board; outside
-# it on the Unix port). `make bench` shows both.
+# What it costs, per slab: the compile (the compiler and some KB of free heap
+# for a moment), and the machine code of two functions (`make bench` shows
+# both). Where that code lives depends on the port: in the GC heap on rp2,
+# freed with the slab; in IRAM on ESP32 and in pages of its own on the Unix
+# port, never freed (until a soft reset on ESP32). So: build compiled slabs
+# once, at start-up, not in a loop.
 #
 # memslab chooses this engine only once the viper engine has passed its
 # self-check (the compiled code is viper code too). Then, when each slab is
@@ -30,8 +32,9 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 #   - every address is a small int (on a 32-bit board: below 2**30), so that
 #     the source holds it as a machine word, not a big int
 #   - the port can compile (a firmware built without the compiler cannot)
-#   - and the new pair, run once on the new slab, takes and returns its head
-#     block (then the slab is put back as new, whatever the trial did).
+#   - and the new pair, tried on the new slab, takes its first two blocks and
+#     frees them into the right words (then the slab is made new again,
+#     whatever the trial did).
 # Interrupts: as for the viper pair (see _viper.py): nothing is allocated, and
 # the box belongs to this slab's pair.
 
@@ -94,13 +97,21 @@ def pair(slab):
 
 
 def make(slab, st, checked):
-    """The (alloc, free) pair compiled for this slab, or the viper pair and PATH says why."""
+    """The (alloc, free) pair compiled for this slab, which then says
+    slab.engine == "compiled"; or the viper pair. PATH says which pair the
+    last slab got, and why (a module global: read it right after the build)."""
     global PATH
-    why = "checked=True uses the viper pair" if checked else _compile(slab, st)
+    why = "checked=True uses the viper pair"
+    if not checked:
+        try:
+            why = _compile(slab, st)
+        except Exception as e:  # noqa: BLE001 - no memory, anything: use the viper pair
+            why = "%s: %s" % (type(e).__name__, e)
     if isinstance(why, str):
         PATH = "viper: " + why
         return _viper.make(slab, st, checked)
     PATH = "compiled"
+    slab.engine = "compiled"  # here, not from PATH: another thread may build a slab meanwhile
     return why
 
 
@@ -142,19 +153,24 @@ def _compile(slab, st):
 
 
 def _tried(slab, st, s, alloc, free):
-    """Run the new pair once on the new slab: its head block out and back in.
-    Whatever happens, the slab is left as new."""
-    head, used, peak = s[0], s[1], s[2]
-    h = None
+    """Run the new pair on the new slab: take its first two blocks (its one
+    block, if it has one), give them back, and check the counters, the head
+    and the link words the frees wrote. Then the slab is made new again,
+    whatever happened: (alloc, free), or why the pair is refused."""
+    wpb = s[4]
+    k = 2 if s[3] > 1 else 1
+    links = words(slab.buffer, k * wpb)
     try:
-        h = alloc()
-        ok = h == head and s[0] != head and s[1] == used + 1
-        free(h)
-        ok = ok and s[0] == head and s[1] == used
-    except Exception:  # noqa: BLE001 - a wrong pair may raise anything: refuse it
-        ok = False
-    s[0], s[1], s[2] = head, used, peak
-    if ok:
-        return alloc, free
-    build(st, slab.buffer, False)  # a wrong free may have written a link: relink all
-    return "the compiled pair took %r, not block %d" % (h, head)
+        got = [alloc() for _ in range(k)]  # a new slab hands out 0, 1
+        took = s[0] == k and s[1] == k
+        for h in got:
+            free(h)  # block 0 then links to k, block 1 to 0; the head is k - 1
+        wrote = [links[i * wpb] for i in range(k)]
+        ok = got == list(range(k)) and took and s[0] == k - 1 and s[1] == 0
+        ok = ok and wrote == [k, 0][:k]
+        why = "the compiled pair took %r and freed them into links %r" % (got, wrote)
+    except Exception as e:  # noqa: BLE001 - a wrong pair may raise anything: refuse it
+        ok, why = False, "the compiled pair failed its trial: %s: %s" % (type(e).__name__, e)
+    s[0], s[1], s[2] = 0, 0, 0  # a new slab: head 0, nothing used
+    build(st, slab.buffer, False)  # every block links to the next again
+    return (alloc, free) if ok else why
