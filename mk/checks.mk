@@ -1,7 +1,8 @@
 # Static checks, both prerequisites of `make test` (see the Makefile):
 #   lint       ruff check over the package, tests, board code and tools
 #   typecheck  pyright on modules/ and each board's code against that board's
-#              micropython-*-stubs (installed into typings/<BOARD>/ by tools/typecheck.py)
+#              micropython-*-stubs (installed into typings/<BOARD>/ by tools/typecheck.py),
+#              and on the host-side tools (CPython 3.11; tools/pyrightconfig.json)
 #   format-check  ruff format --check (not part of `make test` yet)
 LINT_DIRS := modules host_tests boards tools
 
@@ -16,3 +17,4 @@ format-check: setup
 
 typecheck: setup
 	$(PY) tools/typecheck.py
+	$(VENV)/bin/pyright -p tools/pyrightconfig.json

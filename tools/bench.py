@@ -67,7 +67,8 @@ def tidy(value):
     return value
 
 
-def run_bench(lib, heap, sections, quick):
+def run_bench(lib, heap, sections, quick) -> dict:
+    """One micropython process running tools/mp_bench.py: its JSON line, tidied."""
     env = dict(os.environ, MICROPYPATH=".frozen:%s" % lib)
     args = [str(BIN / "micropython"), "-X", "heapsize=" + heap, str(BENCH), *sections]
     if quick:
@@ -79,7 +80,10 @@ def run_bench(lib, heap, sections, quick):
     try:
         if r.returncode != 0:
             raise ValueError("exit status %d" % r.returncode)
-        return tidy(json.loads(lines[-1]))
+        part = tidy(json.loads(lines[-1]))
+        if not isinstance(part, dict):
+            raise ValueError("not a JSON object: %r" % lines[-1][:80])
+        return part
     except (ValueError, IndexError) as e:
         raise SystemExit(
             "bench.py failed (%s): %s\n--- stdout\n%s--- stderr\n%s"
@@ -134,7 +138,7 @@ def compiled_code_bytes(board, tmp):
             src = ast.literal_eval(node.value)
     if src is None:
         raise SystemExit("tools/bench.py: no _SRC in memslab/_compiled.py")
-    numbers = {"mark": 0x2A5A1, "st": 0x20001000, "buf": 0x20002000, "wpb": 4}
+    numbers: dict = {"mark": 0x2A5A1, "st": 0x20001000, "buf": 0x20002000, "wpb": 4}
     numbers.update(box="ptr32(%d)[6]" % 0x20001000, high="        hi = 0")
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "pair.py").write_text("import micropython\n" + src % numbers)
@@ -270,7 +274,7 @@ def markdown(r):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a few thousand pairs: a smoke run")
     ap.add_argument(
         "--lib",
@@ -282,7 +286,7 @@ def main(argv=None):
     lib = Path(args.lib).resolve()
     if not (lib / "memslab").is_dir():
         raise SystemExit("no memslab package in %s" % lib)
-    result = {"lib": str(lib), "command": "make bench"}
+    result: dict = {"lib": str(lib), "command": "make bench"}
     for heap, sections in RUNS:
         part = run_bench(lib, heap, sections, args.quick)
         if "messages" in sections:

@@ -241,6 +241,7 @@ def _run(cmds, dry_run, capture=False):
             subprocess.run(cmd, check=True)
             continue
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
             sys.stdout.write(line)
             out.append(line)
@@ -249,7 +250,7 @@ def _run(cmds, dry_run, capture=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--dry-run", action="store_true", help="print the commands only")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list")

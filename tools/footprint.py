@@ -84,7 +84,7 @@ def import_heap(lib, runs=3):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--out", default=str(ROOT / "results" / "footprint.json"))
     args = ap.parse_args(argv)
     names = boards.board_names()

@@ -237,6 +237,7 @@ class Supervisor:
         self.log.flush()
 
     def _child_exited(self):
+        assert self.child is not None  # only called once a child ran
         rc = self.child.wait()
         os.close(self.child_fd)
         self.child_fd = -1
@@ -330,10 +331,12 @@ class Supervisor:
     def _host_input(self, data):
         if TRACE:
             self.log.write("vboard: host> %r (%s)\n" % (bytes(data), self._state))
+        assert self.child is not None  # the board has booted once before any input
+        pid = self.child.pid
         if self._state != "run":
             # booting: input waits for the REPL, but Ctrl-C stops a main.py that runs
-            if CTRL_C in data and _sigint_caught(self.child.pid):
-                os.kill(self.child.pid, signal.SIGINT)
+            if CTRL_C in data and _sigint_caught(pid):
+                os.kill(pid, signal.SIGINT)
                 data = data.replace(bytes([CTRL_C]), b"")
             self._pending += data
             return
@@ -345,8 +348,8 @@ class Supervisor:
             self._to_child(data[:i])
             data = data[i + 1 :]
             # the port has a SIGINT handler exactly while code runs with kbd_intr(3)
-            if _sigint_caught(self.child.pid):
-                os.kill(self.child.pid, signal.SIGINT)  # KeyboardInterrupt, byte consumed
+            if _sigint_caught(pid):
+                os.kill(pid, signal.SIGINT)  # KeyboardInterrupt, byte consumed
             else:
                 self._to_child(bytes([CTRL_C]))
 
@@ -426,6 +429,7 @@ def running(workdir, heap_kb=None, board="RPI_PICO", flash_kb=1024, timeout=60):
     argv += ["--heap-kb", str(heap_kb), "--flash-kb", str(flash_kb)]
     with open(workdir / "vboard.log", "w") as log:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True)
+    assert proc.stdout is not None  # stdout=PIPE
     try:
         line = proc.stdout.readline()  # "vboard: port /dev/pts/N", or "" if it died
         if not line.startswith("vboard: port "):
@@ -496,7 +500,7 @@ def image_files(image):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument(
         "--dir", help="where flash.img, the boot script and `port` live (default: a new temp dir)"
     )
