@@ -81,14 +81,14 @@ def run_bench(lib, heap, sections, quick) -> dict:
         if r.returncode != 0:
             raise ValueError("exit status %d" % r.returncode)
         part = tidy(json.loads(lines[-1]))
-        if not isinstance(part, dict):
-            raise ValueError("not a JSON object: %r" % lines[-1][:80])
-        return part
     except (ValueError, IndexError) as e:
         raise SystemExit(
             "bench.py failed (%s): %s\n--- stdout\n%s--- stderr\n%s"
             % (" ".join(args), e, r.stdout, r.stderr)
         ) from None
+    if not isinstance(part, dict):
+        raise SystemExit("bench.py printed %r, not a JSON object" % lines[-1][:80])
+    return part
 
 
 def machine():
