@@ -133,12 +133,17 @@ def compiled_code_bytes(board, tmp):
     CPU: the .mpy size of the two functions (addresses typical of RP2040 SRAM).
     On the board the code and its function objects stay for the slab's life."""
     src = None
+    numbers: dict = {"mark": 0x2A5A1, "st": 0x20001000, "buf": 0x20002000, "wpb": 4}
     for node in ast.parse((ROOT / "modules" / "memslab" / "_compiled.py").read_text()).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "_SRC":
-            src = ast.literal_eval(node.value)
+        if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)):
+            continue
+        name, value = node.targets[0].id, node.value
+        if name == "_SRC":
+            src = ast.literal_eval(value)
+        elif isinstance(value, ast.Call) and getattr(value.func, "id", "") == "const":
+            numbers[name.lstrip("_")] = ast.literal_eval(value.args[0])  # the state words
     if src is None:
         raise SystemExit("tools/bench.py: no _SRC in memslab/_compiled.py")
-    numbers: dict = {"mark": 0x2A5A1, "st": 0x20001000, "buf": 0x20002000, "wpb": 4}
     numbers.update(box="ptr32(%d)[6]" % 0x20001000, high="        hi = 0")
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "pair.py").write_text("import micropython\n" + src % numbers)

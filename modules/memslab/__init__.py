@@ -14,7 +14,7 @@ block holds the index of the next free block, `num_blocks` marks the end.
 
 Where things are: this file is the public class and how an engine is chosen;
 _layout.py the state words every part shares; _python.py and _viper.py the
-hot path; _errors.py the checks at the edge; _explain.py the messages;
+hot path, _compiled.py the viper pair compiled per slab (engine="compiled"); _errors.py the checks at the edge; _explain.py the messages;
 _selfcheck.py the engine self-check; _guard.py the critical section;
 _waitq.py and _async.py waiting for a block; _picture.py dump();
 _inventory.py used() and reset(); _pool.py MemPool; _hooks.py what the
@@ -80,7 +80,7 @@ class MemSlab:
 
     # Defaults kept on the class, not in every instance's dict: each instance
     # attribute is a slot in the slab's own hash table (heap per slab).
-    engine = "viper"  # set per instance to "python" where that engine runs
+    engine = "viper"  # "python" on that engine; "compiled" set by _compiled.make()
     checked = False
     threadsafe = False
     _free_raw = None  # free() without the threadsafe guard, when there is one
@@ -125,7 +125,7 @@ class MemSlab:
         self._owner_at = uctypes.addressof(owner)
         self._st = st
         self._sw = sw
-        if engine_mod is not _viper and engine != "compiled":  # else the class default
+        if engine_mod is not _viper and engine != "compiled":  # the python engine
             self.engine = "python"
         alloc, free = engine_mod.make(self, st, checked)  # "compiled" sets self.engine itself
         if threadsafe:

@@ -18,19 +18,22 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 # is kept in state words 6 and 7 (low and high half) and loaded per call.
 #
 # What it costs, per slab: the compile (the compiler and some KB of free heap
-# for a moment), and the machine code of two functions (`make bench` shows
-# both). Where that code lives depends on the port: in the GC heap on rp2,
-# freed with the slab; in IRAM on ESP32 and in pages of its own on the Unix
-# port, never freed (until a soft reset on ESP32). So: build compiled slabs
-# once, at start-up, not in a loop.
+# for a moment), the machine code of two functions, and a globals dict of its
+# own (`make bench` shows them). Where the machine code lives depends on the
+# port: in the GC heap on rp2, freed with the slab; in IRAM on ESP32 and in
+# pages of its own on the Unix port, never freed (until a soft reset on ESP32),
+# also when the trial below refuses the pair. So: build compiled slabs once,
+# at start-up, not in a loop.
 #
 # memslab chooses this engine only once the viper engine has passed its
-# self-check (the compiled code is viper code too). Then, when each slab is
-# built, and on any failure make() returns the viper pair (the same results)
-# with the reason in PATH:
+# self-check (the compiled code is viper code too). Each build then checks the
+# following; if anything fails, make() returns what _viper.make() returns (the
+# viper pair, or where that pair's own checks fail the python one: _viper.PATH
+# says which) and PATH says why:
 #   - the object model and the closure layout are as _viper.py expects
-#   - every address is a small int (on a 32-bit board: below 2**30), so that
-#     the source holds it as a machine word, not a big int
+#   - the state's and the blocks' addresses, the two written into the source,
+#     are small ints (on a 32-bit board: below 2**30), so that the source holds
+#     each as a machine word, not a big int
 #   - the port can compile (a firmware built without the compiler cannot)
 #   - and the new pair, tried on the new slab, takes its first two blocks and
 #     frees them into the right words (then the slab is made new again,
@@ -40,34 +43,58 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 
 import micropython
 import uctypes
+from micropython import const
 
 from . import _viper
 from ._errors import words
 
-build = _viper.build  # the same free list
-PATH = None  # "compiled", or "viper: <why not>", set by every make()
+# State words (copies of _layout.py, filled into the source below).
+_HEAD = const(0)
+_USED = const(1)
+_MAX = const(2)
+_N = const(3)
+_WPB = const(4)
+_WAIT = const(5)
+_BUF = const(6)  # this engine keeps the box's address in words 6 (low half)
+_BOX = const(7)  # ... and 7 (high half, 0 on a 32-bit board)
 
+build = _viper.build  # the same free list
+PATH = None  # "compiled", or "viper: <why not>": what the last make() built
+
+# The source compiled per slab: %(st)d and %(buf)d are the slab's addresses,
+# %(box)s loads the box's address from words 6 and 7, %(high)s reads (64-bit)
+# or skips (32-bit) the box's high half. The const lines make the state words
+# names that the compiler folds, as in _viper.py.
 _SRC = """
+from micropython import const
+
+_HEAD = const(%(HEAD)d)
+_USED = const(%(USED)d)
+_MAX = const(%(MAX)d)
+_N = const(%(N)d)
+_WAIT = const(%(WAIT)d)
+
+
 def pair(slab):
     box = %(mark)d
 
     @micropython.viper
     def alloc():
         s = ptr32(%(st)d)
-        h = s[0]
-        n = s[3]
+        h = s[_HEAD]
+        n = s[_N]
         if h == n:  # empty
             return None
         nxt = ptr32(%(buf)d)[h * %(wpb)d]
         if uint(nxt) > uint(n) or nxt == h:  # not a block index or the end, or a self-link
             return slab._corrupt(h)
-        u = s[1] + 1
+        u = s[_USED] + 1
         if u >= n and (u > n or nxt != n):  # the last block must end the list
             return slab._corrupt(h)
-        s[0] = nxt  # take h
-        s[1] = u
-        if u > s[2]:
-            s[2] = u
+        s[_HEAD] = nxt  # take h
+        s[_USED] = u
+        if u > s[_MAX]:
+            s[_MAX] = u
         ptr32(%(box)s)[0] = (h << 1) | 1
         return box  # the small int h
 
@@ -81,16 +108,16 @@ def pair(slab):
         f[0] = 1  # the box holds the small int 0 again
         s = ptr32(%(st)d)
         i = w >> 1
-        if (w & 1) == 0 or hi or uint(i) >= uint(s[3]):
+        if (w & 1) == 0 or hi or uint(i) >= uint(s[_N]):
             return slab._reject(h)  # not a small int, or out of range
-        head = s[0]
-        if i == head or s[1] == 0:  # already free (the cheap test)
+        head = s[_HEAD]
+        if i == head or s[_USED] == 0:  # already free (the cheap test)
             return slab._reject(h)
-        if s[5]:
+        if s[_WAIT]:
             return slab._handoff(h)
         ptr32(%(buf)d)[i * %(wpb)d] = head  # push i
-        s[0] = i
-        s[1] = s[1] - 1
+        s[_HEAD] = i
+        s[_USED] = s[_USED] - 1
 
     return alloc, free
 """
@@ -98,8 +125,8 @@ def pair(slab):
 
 def make(slab, st, checked):
     """The (alloc, free) pair compiled for this slab, which then says
-    slab.engine == "compiled"; or the viper pair. PATH says which pair the
-    last slab got, and why (a module global: read it right after the build)."""
+    slab.engine == "compiled"; or what _viper.make() returns. PATH says why
+    not (a module global: read it right after the build)."""
     global PATH
     why = "checked=True uses the viper pair"
     if not checked:
@@ -124,12 +151,17 @@ def _compile(slab, st):
     b = uctypes.addressof(slab.buffer)
     if w == 4 and (a >= 1 << 30 or b >= 1 << 30):
         return "an address at or above 2**30 (0x%08X, 0x%08X) is not a small int" % (a, b)
-    box = "ptr32(%d)[6]" % a
+    box = "ptr32(%d)[%d]" % (a, _BUF)
     high = "        hi = 0"
     if w == 8:
-        box = "ptr32(%d)[6] | (ptr32(%d)[7] << 32)" % (a, a)
+        box = "ptr32(%d)[%d] | (ptr32(%d)[%d] << 32)" % (a, _BUF, a, _BOX)
         high = "        hi = f[1]\n        f[1] = 0"
     src = _SRC % {
+        "HEAD": _HEAD,
+        "USED": _USED,
+        "MAX": _MAX,
+        "N": _N,
+        "WAIT": _WAIT,
         "mark": _viper.MARK,
         "st": a,
         "buf": b,
@@ -137,7 +169,7 @@ def _compile(slab, st):
         "box": box,
         "high": high,
     }
-    g: dict = {"micropython": micropython}  # the compiled code's globals
+    g: dict = {"micropython": micropython}  # the compiled code's globals: kept by the closures
     try:
         exec(src, g)  # noqa: S102 - our own template; only numbers are filled in
         alloc, free = g.pop("pair")(slab)  # pop: the outer function's code is not kept
@@ -147,8 +179,8 @@ def _compile(slab, st):
     if cell is None:
         return "closure layout"
     s = words(st, 8)
-    s[6] = cell & 0xFFFFFFFF
-    s[7] = cell >> 32 if w == 8 else 0
+    s[_BUF] = cell & 0xFFFFFFFF
+    s[_BOX] = cell >> 32 if w == 8 else 0
     return _tried(slab, st, s, alloc, free)
 
 
@@ -157,20 +189,20 @@ def _tried(slab, st, s, alloc, free):
     block, if it has one), give them back, and check the counters, the head
     and the link words the frees wrote. Then the slab is made new again,
     whatever happened: (alloc, free), or why the pair is refused."""
-    wpb = s[4]
-    k = 2 if s[3] > 1 else 1
+    wpb = s[_WPB]
+    k = 2 if s[_N] > 1 else 1
     links = words(slab.buffer, k * wpb)
     try:
         got = [alloc() for _ in range(k)]  # a new slab hands out 0, 1
-        took = s[0] == k and s[1] == k
+        took = s[_HEAD] == k and s[_USED] == k
         for h in got:
             free(h)  # block 0 then links to k, block 1 to 0; the head is k - 1
         wrote = [links[i * wpb] for i in range(k)]
-        ok = got == list(range(k)) and took and s[0] == k - 1 and s[1] == 0
+        ok = got == list(range(k)) and took and s[_HEAD] == k - 1 and s[_USED] == 0
         ok = ok and wrote == [k, 0][:k]
         why = "the compiled pair took %r and freed them into links %r" % (got, wrote)
     except Exception as e:  # noqa: BLE001 - a wrong pair may raise anything: refuse it
         ok, why = False, "the compiled pair failed its trial: %s: %s" % (type(e).__name__, e)
-    s[0], s[1], s[2] = 0, 0, 0  # a new slab: head 0, nothing used
+    s[_HEAD], s[_USED], s[_MAX] = 0, 0, 0  # a new slab: head 0, nothing used
     build(st, slab.buffer, False)  # every block links to the next again
     return (alloc, free) if ok else why

@@ -1,9 +1,9 @@
 """What a slab does when its hot path says no.
 
-The engines (_python.py, _viper.py) call back into the slab only on a slow
-path (the contract is in _layout.py): slab._reject(h), slab._corrupt(h) and
-slab._poisoned(h, offset) are one-line methods that land here, and each
-raises the error that says why.
+The engines (_python.py, _viper.py, _compiled.py) call back into the slab
+only on a slow path (the contract is in _layout.py): slab._reject(h),
+slab._corrupt(h) and slab._poisoned(h, offset) are one-line methods that
+land here, and each raises the error that says why.
 
 In a hard IRQ the heap is locked and no message can be formatted: each then
 raises a prebuilt exception of the same type (_errors.LOCKED). Nothing here
@@ -17,8 +17,9 @@ def reject(slab, h):
     """free(h) was refused by the engine: raise the error that says why.
 
     One exception: an int of the right value that is not the small-int
-    object itself (a long int from array('q')) is freed as its small int;
-    the engines' identity test sends it here.
+    object itself (a long int from array('q')) is freed as its small int:
+    the viper pairs see no small int and send it here (python's default
+    mode frees it itself; its checked mode sends it here too).
     """
     if h.__class__ is int and 0 <= h < slab.num_blocks and h is not slab._r[h]:
         return (slab._free_raw or slab.free)(slab._r[h])  # inside the guard, if any

@@ -56,8 +56,8 @@ How it works is told in the comment below (a comment, not a docstring: a
 # real code is run once per process by memslab's engine self-check (a scratch
 # slab: alloc, free, a wrong free) before viper is used at all. If anything
 # differs, make() returns the python engine's pair over the same state: the
-# same results, slower. `FAST = False` forces that fallback (tests drive both
-# paths); `PATH` says which pair the last make() built, and why not the fast one.
+# same results, slower. `FAST = False` forces that fallback on viper slabs
+# (tests drive both paths; compiled slabs do not look at it); `PATH` says which pair the last make() built, and why not the fast one.
 #
 # Interrupts: the box belongs to one slab's pair. A hard IRQ landing between
 # the box write and the return can disturb it only by calling alloc/free of
@@ -86,7 +86,7 @@ _MAX = const(2)
 _N = const(3)
 _WPB = const(4)
 _WAIT = const(5)
-_BUF = const(6)  # this engine's own words (see above); _layout.py calls them LO, HI
+_BUF = const(6)  # this engine's own words (see above)
 _BOX = const(7)
 _W64 = const(1)  # bit 0 of BOX: a 64-bit port
 _CHK = const(2)  # bit 1 of BOX: checked=True
@@ -147,11 +147,11 @@ def find_box(alloc, free, w):
 
     A closure is [type, function, n_closed, cell 0, cell 1, ...] and a cell
     [type, value], a machine word each (py/objclosure.c, objcell.c)."""
-    desc = {"v": (uctypes.UINT64 if w == 8 else uctypes.UINT32) | 0}
+    desc = {"v": (uctypes.UINT64 if w == 8 else uctypes.UINT32) | 0}  # one word at offset 0
     found = []
     for fn in (alloc, free):
         n = uctypes.struct(id(fn) + 2 * w, desc).v if type(fn).__name__ == "closure" else 0
-        for k in range(n if n <= 5 else 0):
+        for k in range(n if n <= 5 else 0):  # our closures have 3; a wild count: none read
             cell = uctypes.struct(id(fn) + (3 + k) * w, desc).v + w
             if uctypes.struct(cell, desc).v == id(MARK):
                 found.append(cell)
