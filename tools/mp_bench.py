@@ -13,7 +13,8 @@ Every number is measured in this one process, side by side:
              block" pause over many messages, plus a heap_lock() run for the slab
   scaling    pair time with half of 16 / 1,024 / 65,536 blocks held in a FIFO ring
 Timings are the best of several repeats, interleaved (repeat r runs every row once)
-so a busy machine slows all rows alike. tools/bench.py turns the JSON into tables.
+so a busy machine slows all rows alike; each ratio to the list pool is the median
+of the per-round ratios. tools/bench.py turns the JSON into tables.
 MicroPython only and board-friendly: a section that does not fit a board's heap
 reports MemoryError instead of failing the run.
 """
@@ -221,33 +222,43 @@ def pair_rows():
     return rows
 
 
-def best_of(rows, n, repeats):
-    """{name: best microseconds} over `repeats` interleaved rounds."""
-    best = {}
+def timed_rounds(rows, n, repeats):
+    """{name: [microseconds of each of `repeats` interleaved rounds]}."""
+    times = {name: [] for name, _, _ in rows}
     for _ in range(repeats):
         for name, run, subject in rows:
             gc.collect()
-            us = run(subject, n)
-            if name not in best or us < best[name]:
-                best[name] = us
-    return best
+            times[name].append(run(subject, n))
+    return times
+
+
+def median(values):
+    v = sorted(values)
+    k = len(v)
+    return v[k // 2] if k % 2 else (v[k // 2 - 1] + v[k // 2]) / 2
 
 
 def pairs():
+    """ns per pair: the best round, minus the empty loop's best. The ratio to the
+    list pool: the median over the rounds of (row / list pool in the same round),
+    so a round where the machine was busy, or one lucky baseline, moves it little
+    (a ratio of two bests moved by several per cent from run to run)."""
     rows = pair_rows()
-    best = best_of(rows, PAIRS, REPEATS)
-    floor = best["empty loop"]
-    pool_ns = (best["list pool"] - floor) * 1000 / PAIRS
+    times = timed_rounds(rows, PAIRS, REPEATS)
+    floor = min(times["empty loop"])
+    pool = times["list pool"]
     out = []
     for name, _, _ in rows:
-        us = best[name]
+        us = min(times[name])
         net = (us - floor) * 1000 / PAIRS
+        per_round = [(t - floor) / (p - floor) for t, p in zip(times[name], pool) if p > floor]
+        ratio = median(per_round) if per_round and name != "empty loop" else None
         out.append(
             {
                 "name": name,
                 "raw_ns": round(us * 1000 / PAIRS, 1),
                 "ns": round(net, 1),
-                "ratio": round(net / pool_ns, 2) if pool_ns > 0 else None,
+                "ratio": round(ratio, 2) if ratio is not None else None,
             }
         )
     return out
@@ -525,7 +536,7 @@ def scaling():
             except MemoryError:  # 65,536 blocks of 16 bytes do not fit a board
                 failed[(engine, blocks)] = "MemoryError"
                 gc.collect()
-    best = best_of(rows, PAIRS, REPEATS)
+    best = {name: min(t) for name, t in timed_rounds(rows, PAIRS, REPEATS).items()}
     floor = best["empty loop"]
     out = []
     for engine in ENGINES:

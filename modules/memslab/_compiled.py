@@ -64,10 +64,9 @@ PATH = None  # "compiled", or "viper: <why not>": what the last make() built
 # The source compiled per slab: %(st)d and %(buf)d are the slab's addresses,
 # %(box)s loads the box's address from words 6 and 7, %(high)s reads (64-bit)
 # or skips (32-bit) the box's high half. The const lines make the state words
-# names that the compiler folds, as in _viper.py.
+# names that the compiler folds, as in _viper.py (const() is the compiler's:
+# an underscore name's line leaves nothing behind, so nothing is imported).
 _SRC = """
-from micropython import const
-
 _HEAD = const(%(HEAD)d)
 _USED = const(%(USED)d)
 _MAX = const(%(MAX)d)

@@ -51,33 +51,25 @@ class MemPool:
         self.buffer = buffer
         self._owner = owner
         self._classes = len(classes)
+        # Set per instance, as MemSlab does: closures read what they need from
+        # cells, where a method would look each attribute up on the instance.
+        self.alloc, self.free = _pair(self)
 
-    # -- the hot path: heap-free, no try, small frames --
+    # -- the hot path: closures set per instance by _pair() (below); these two
+    # methods, shadowed by them, are here for help() and editors --
 
     def alloc(self, n):
         """A handle to a block of at least n bytes, or None when no class can serve it.
 
         Takes the smallest class that fits and has a free block, falling back
         to larger classes. n larger than the largest class is a ValueError.
+        Heap-free: legal in a hard IRQ.
         """
-        if n.__class__ is not int or n < 0 or n > self.sizes[-1]:
-            return self._bad_size(n)
-        c = 0
-        while self.sizes[c] < n:
-            c += 1
-        while c < self._classes:
-            h = self.slabs[c].alloc()
-            if h is not None:
-                return self.first[c] + h
-            c += 1
-        return None
+        return self.alloc(n)
 
     def free(self, h):
         """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
-        c = self._class_of(h)
-        h = self._r[h] - self.first[c]  # the index in class c's slab (a small int)
-        if not _freed(self.slabs[c], h):
-            self._freed_twice(h, c)
+        return self.free(h)
 
     # -- the rest --
 
@@ -215,14 +207,54 @@ class MemPool:
         raise exc(msg)
 
 
-def _freed(slab, h):
-    """slab.free(h); False if the slab refused it as not allocated.
+def _pair(pool):
+    """The pool's (alloc, free): closures over the classes' tuples.
+
+    Two limits keep a call off the heap: closed-over names plus arguments at
+    most five (closure_call), and a frame of at most 11 words (locals, cells,
+    stack). So the values each closure needs sit in one tuple, `k`.
+    """
+    sizes = pool.sizes + (1 << 30,)  # a sentinel: the fitting loop stops by itself
+    ka = (pool.sizes[-1], pool._classes - 1, tuple(s.alloc for s in pool.slabs), pool.first)
+    kf = (pool.num_blocks, pool._classes - 1, tuple(s.free for s in pool.slabs), pool.first)
+
+    def alloc(n):
+        k = ka  # (largest size, last class, each class's alloc, first handles)
+        if n.__class__ is not int or n < 0 or n > k[0]:
+            return pool._bad_size(n)
+        c = 0
+        while sizes[c] < n:  # the smallest class that fits
+            c += 1
+        while True:  # ... or the next larger one with a free block
+            h = k[2][c]()
+            if h is not None:
+                return k[3][c] + h
+            if c == k[1]:
+                return None
+            c += 1
+
+    def free(h):
+        k = kf  # (number of handles, last class, each class's free, first handles)
+        if h.__class__ is not int or h < 0 or h >= k[0]:
+            return pool._bad_handle(h)
+        c = k[1]
+        while h < k[3][c]:  # h's class: the last whose first handle is <= h
+            c -= 1
+        h = pool._r[h] - k[3][c]  # the index in class c's slab (a small int)
+        if not _freed(k[2][c], h):
+            pool._freed_twice(h, c)
+
+    return alloc, free
+
+
+def _freed(free, h):
+    """free(h), a class's free; False if the slab refused h as not allocated.
 
     A function of its own because its frame must stay small: a call's frame of
     more than 11 words (a try counts three) comes from the heap, every call.
     """
     try:
-        slab.free(h)
+        free(h)
     except ValueError:
         return False
     return True
