@@ -14,7 +14,8 @@ block holds the index of the next free block, `num_blocks` marks the end.
 
 Where things are: this file is the public class and how an engine is chosen;
 _layout.py the state words every part shares; _python.py and _viper.py the
-hot path, _compiled.py the viper pair compiled per slab (engine="compiled"); _errors.py the checks at the edge; _explain.py the messages;
+hot path, _compiled.py the viper pair compiled per slab (engine="compiled");
+_errors.py the checks at the edge; _explain.py the messages;
 _selfcheck.py the engine self-check; _guard.py the critical section;
 _waitq.py and _async.py waiting for a block; _picture.py dump();
 _inventory.py used() and reset(); _pool.py MemPool; _hooks.py what the

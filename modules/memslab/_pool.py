@@ -237,8 +237,10 @@ def _pair(pool):
         k = kf  # (number of handles, last class, each class's free, first handles)
         if h.__class__ is not int or h < 0 or h >= k[0]:
             return pool._bad_handle(h)
+        # h's class: the last whose first handle is <= h. MemPool._class_of
+        # walks the same way; a call to it here costs ~80 ns of a ~670 ns pair.
         c = k[1]
-        while h < k[3][c]:  # h's class: the last whose first handle is <= h
+        while h < k[3][c]:
             c -= 1
         h = pool._r[h] - k[3][c]  # the index in class c's slab (a small int)
         if not _freed(k[2][c], h):
