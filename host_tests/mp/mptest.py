@@ -6,19 +6,27 @@ run.py sets ENGINE before each test, so one test body covers both engines.
 import memslab
 from memslab import MemSlab
 
-# host_tests/conftest.py's "fallback" variant: viper slabs get the plain pair.
-# Only the Unix and Windows ports have os.getenv: a board runs the normal variant.
-FALLBACK = False
+# host_tests/conftest.py's variants: "fallback", viper slabs get the plain pair;
+# "recompiled", the viper engine compiled from its source text at run time (as
+# frozen firmware whose machine code failed the self-check runs it). Only the
+# Unix and Windows ports have os.getenv: a board runs the normal variant.
+FALLBACK = RECOMPILED = False
 try:
     from os import getenv
 
     FALLBACK = getenv("MEMSLAB_VIPER_FAST") == "0"
+    RECOMPILED = getenv("MEMSLAB_VIPER_RECOMPILE") == "1"
 except ImportError:
     pass
 if FALLBACK:
     from memslab import _viper
 
     _viper.FAST = False
+if RECOMPILED:
+    from memslab import _viper
+
+    if _viper.recompile("MEMSLAB_VIPER_RECOMPILE=1") is not None:
+        raise RuntimeError("the recompiled variant could not compile the viper engine")
 
 ENGINE = "python"
 ENGINES = ["python"]

@@ -112,6 +112,8 @@ def test_a_viper_slab_says_which_pair_it_got():
     from memslab import _viper
 
     fallback = mptest.FALLBACK  # conftest's "fallback" variant (never on a board)
+    if mptest.RECOMPILED:  # conftest's "recompiled" variant: its own machine code
+        eq(_viper.RECOMPILED, "MEMSLAB_VIPER_RECOMPILE=1", "compiled at run time")
     for kw in ({}, {"checked": True}):
         slab(16, 4, **kw)
         want = "python: FAST is False" if fallback else "fast"

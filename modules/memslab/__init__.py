@@ -468,6 +468,12 @@ def _viper_usable():
         from . import _selfcheck
 
         VIPER_ERROR = _selfcheck.check("viper")
+        if VIPER_ERROR is not None:  # frozen code the freezer misplaced: compile it again
+            why, VIPER_ERROR = VIPER_ERROR, None
+            VIPER_ERROR = _viper.recompile(why) or _selfcheck.check("viper")
+            if VIPER_ERROR is not None:
+                VIPER_ERROR = "%s; %s" % (why, VIPER_ERROR)
+            _forget("_vipersrc")  # from a .mpy the text is on the heap: let it go
         _forget("_selfcheck")  # runs once: its code need not stay on the heap
         if not explained:
             _forget("_explain")  # loaded by the check's refused frees; the next error reloads it
