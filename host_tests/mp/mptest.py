@@ -23,9 +23,9 @@ if FALLBACK:
 
     _viper.FAST = False
 if RECOMPILED:
-    from memslab import _viper
+    from memslab import _selfcheck
 
-    if _viper.recompile("MEMSLAB_VIPER_RECOMPILE=1") is not None:
+    if _selfcheck.recompile("MEMSLAB_VIPER_RECOMPILE=1") is not None:
         raise RuntimeError("the recompiled variant could not compile the viper engine")
 
 ENGINE = "python"

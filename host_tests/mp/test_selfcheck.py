@@ -74,22 +74,22 @@ def _misplaced_build(st, buf, poison):
 
 def _first_viper_slab_with(build, recompile=None):
     """The first viper slab after import, where _viper.build is `build` (and
-    _viper.recompile is `recompile`): (the slab, VIPER_ERROR, RECOMPILED, build
-    afterwards). Every module global touched is put back."""
-    from memslab import _viper
+    _selfcheck.recompile is `recompile`): (the slab, VIPER_ERROR, RECOMPILED,
+    build afterwards). Every module global touched is put back."""
+    from memslab import _selfcheck, _viper  # the package imports this _selfcheck
 
     saved = (memslab.VIPER_ERROR, memslab._viper_checked)
-    real = (_viper.build, _viper._fast, _viper.RECOMPILED, _viper.recompile)
+    real = (_viper.build, _viper._fast, _viper.RECOMPILED, _selfcheck.recompile)
     memslab._viper_checked = False  # as on the first viper slab after import
     _viper.build, _viper.RECOMPILED = build, None
     if recompile is not None:
-        _viper.recompile = recompile
+        _selfcheck.recompile = recompile
     try:
         s = memslab.MemSlab(16, 4, checked=True)
         return s, memslab.VIPER_ERROR, _viper.RECOMPILED, _viper.build
     finally:
         memslab.VIPER_ERROR, memslab._viper_checked = saved
-        _viper.build, _viper._fast, _viper.RECOMPILED, _viper.recompile = real
+        _viper.build, _viper._fast, _viper.RECOMPILED, _selfcheck.recompile = real
 
 
 def test_machine_code_failing_its_check_is_compiled_again_from_source():

@@ -470,7 +470,7 @@ def _viper_usable():
         VIPER_ERROR = _selfcheck.check("viper")
         if VIPER_ERROR is not None:  # frozen code the freezer misplaced: compile it again
             why, VIPER_ERROR = VIPER_ERROR, None
-            VIPER_ERROR = _viper.recompile(why) or _selfcheck.check("viper")
+            VIPER_ERROR = _selfcheck.recompile(why) or _selfcheck.check("viper")
             if VIPER_ERROR is not None:
                 VIPER_ERROR = "%s; %s" % (why, VIPER_ERROR)
             _forget("_vipersrc")  # from a .mpy the text is on the heap: let it go

@@ -3,13 +3,17 @@
 MicroPython's freezer can place frozen ARMv6-M viper code at 2 mod 4 while
 its 32-bit constants are read as if at 0 mod 4 (seen on RP2040 in 1.28 and
 the 1.29 previews). Such code runs, but computes wrong constants. memslab
-runs this check once, on the first viper slab, and uses the python engine
-with the reason in memslab.VIPER_ERROR when it fails.
+runs this check once, on the first viper slab; when it fails, recompile()
+compiles the viper engine again from its source text (placed by the heap,
+word-aligned) and the check runs again; the python engine runs, with the
+reasons in memslab.VIPER_ERROR, only when that fails too. Both run once:
+this module is dropped from the heap afterwards.
 """
 
+import micropython
 from micropython import const
 
-from . import MemSlab
+from . import MemSlab, _viper
 from ._errors import words
 
 _POISON = const(0x3A3A3A3A)  # _layout.POISON
@@ -59,4 +63,25 @@ def check(engine, poison=_POISON):
             return "%s engine handed out %r (expected [0, 1, None, 0, 1, None])" % (engine, got)
     except Exception as e:  # noqa: BLE001 - any failure means: do not use this engine
         return "%s engine failed its self-check: %s: %s" % (engine, type(e).__name__, e)
+    return None
+
+
+def recompile(why):
+    """Compile _viper's build() and pair again, from _vipersrc.py (_viper.py's
+    viper functions as text), and use them from now on; None, or why not.
+
+    For firmware whose frozen machine code failed the self-check (`why`):
+    MicroPython's freezer can place frozen ARMv6-M code at 2 mod 4, where its
+    32-bit constants read wrong; code compiled at run time lands in the heap,
+    word-aligned. Costs the compile once and the new machine code's heap
+    (README, "Frozen firmware"). A port built without the compiler says so.
+    """
+    try:
+        from . import _vipersrc
+
+        g: dict = {"micropython": micropython}  # the compiled code's globals
+        exec(_vipersrc.SRC, g)  # noqa: S102 - this package's own source text
+    except Exception as e:  # noqa: BLE001 - no compiler, no memory: keep the python engine
+        return "compiling it from source failed: %s: %s" % (type(e).__name__, e)
+    _viper.build, _viper._fast, _viper.RECOMPILED = g["build"], g["_fast"], why
     return None

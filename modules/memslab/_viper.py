@@ -97,7 +97,7 @@ MARK = _MARK  # the same, for _compiled.py
 
 FAST = True  # False: make() returns the fallback pair (for tests of the fallback)
 PATH = None  # "fast", or "python: <why not>", set by every make()
-RECOMPILED = None  # why build() and the pair were compiled at run time (recompile())
+RECOMPILED = None  # why build() and the pair were compiled at run time (_selfcheck.recompile)
 
 
 @micropython.viper
@@ -117,29 +117,6 @@ def build(st, buf, poison: bool):
                 b[o + k] = _POISON
                 k += 1
         i += 1
-
-
-def recompile(why):
-    """Compile build() and the pair again, from _vipersrc.py (this file's viper
-    functions as text), and use them from now on; None, or why that failed.
-
-    For firmware whose frozen machine code failed the self-check (`why`):
-    MicroPython's freezer can place frozen ARMv6-M code at 2 mod 4, where its
-    32-bit constants read wrong; code compiled at run time lands in the heap,
-    word-aligned. Costs the compile once and the new machine code's heap
-    (README, "Frozen firmware"). A port built without the compiler says so.
-    """
-    global build, _fast, RECOMPILED
-    try:
-        from . import _vipersrc
-
-        g: dict = {"micropython": micropython}  # the compiled code's globals
-        exec(_vipersrc.SRC, g)  # noqa: S102 - this package's own source text
-        build, _fast = g["build"], g["_fast"]
-    except Exception as e:  # noqa: BLE001 - no compiler, no memory: keep the python engine
-        return "compiling it from source failed: %s: %s" % (type(e).__name__, e)
-    RECOMPILED = why
-    return None
 
 
 def make(slab, st, checked):
