@@ -199,13 +199,7 @@ class MemSlab:
         return self._sw[_MAX]
 
     def __repr__(self):  # special methods are looked up on the class only
-        return "<MemSlab %dx%d used=%d/%d engine=%s>" % (
-            self.num_blocks,
-            self.block_size,
-            self.num_used,
-            self.num_blocks,
-            self.engine,
-        )
+        return self._repr()  # in _methods.py, with its format string
 
     def __getattr__(self, name):
         # Called when normal lookup fails: the first use of a method from
@@ -228,17 +222,28 @@ class MemSlab:
         # int and send it here (python's checked mode too).
         if h.__class__ is int and 0 <= h < self.num_blocks and h is not self._r[h]:
             return (self._free_raw or self.free)(self._r[h])  # inside the guard, if any
-        _refuse(self, TypeError if h.__class__ is not int else ValueError, h, -1)
+        self._refuse(h, -1, TypeError if h.__class__ is not int else ValueError)
 
-    def _corrupt(self, h):
-        # alloc() found free block h unsound. Only h is passed: its link word
-        # is read by _explain, as 4 bytes, so a link >= 2**30 is never boxed
-        # into a big int in a hard IRQ on a 32-bit board.
-        _refuse(self, SlabCorruptedError, h, -1)
+    def _refuse(self, h, offset=-1, exc=SlabCorruptedError):
+        # Raise exc with the message that says why (_explain.py, loaded on the
+        # first error). As _corrupt(h): alloc() found free block h unsound
+        # (its link is read there, as 4 bytes: never a big int in a hard IRQ
+        # on a 32-bit board); as _poisoned(h, offset): byte `offset` of free
+        # block h changed (a write after free). In a hard IRQ the heap is
+        # locked: no import (a half-done one would leave sys.modules with an
+        # empty entry), no message; the same type, prebuilt where it must be.
+        try:
+            [h]  # allocates: a MemoryError here means the heap is locked
+            from . import _explain
 
-    def _poisoned(self, h, offset):
-        # alloc() found byte `offset` of free block h changed (a write after free).
-        _refuse(self, SlabCorruptedError, h, offset)
+            msg = _explain.refused(self, exc, h, offset)
+        except MemoryError:
+            if exc is SlabCorruptedError:
+                raise _LOCKED
+            raise exc("memslab: bad block index (no details: heap locked)")
+        raise exc(msg)
+
+    _corrupt = _poisoned = _refuse  # one function: three names cost less heap than three
 
     def _handoff(self, h):
         # free(h) with waiters: h goes to the oldest waiter, not to the free
@@ -246,33 +251,18 @@ class MemSlab:
         self._waiters.give(h)
 
 
-def _refuse(slab, exc, h, offset):
-    """Raise `exc` with the message that says why (_explain.py, loaded on the
-    first error). In a hard IRQ the heap is locked: no import (a half-done one
-    would leave sys.modules with an empty entry), no message; the same type,
-    prebuilt where it must be."""
-    try:
-        [h]  # allocates: a MemoryError here means the heap is locked
-        from . import _explain
-
-        msg = _explain.refused(slab, exc, h, offset)
-    except MemoryError:
-        if exc is SlabCorruptedError:
-            raise _LOCKED
-        raise exc("memslab: bad block index (no details: heap locked)")
-    raise exc(msg)
-
-
-def MemPool(classes, buffer=None, *, engine="auto", checked=False, threadsafe=False):
+def MemPool(*args, **kw):
     """Size classes over slabs: MemPool(((16, 32), (64, 16), (256, 4))).
 
+    MemPool(classes, buffer=None, *, engine="auto", checked=False, threadsafe=False)
     pool.alloc(n) -> a handle from the smallest class that fits (falling back
     to larger ones) or None; pool.free(h), view(h), size_of(h). See _pool.py,
-    loaded on the first MemPool().
+    loaded on the first MemPool(). (No named parameters here: each would be
+    an interned name and bytecode on the heap of every program.)
     """
     from . import _pool
 
-    return _pool.MemPool(classes, buffer, engine=engine, checked=checked, threadsafe=threadsafe)
+    return _pool.MemPool(*args, **kw)
 
 
 # -- choosing an engine --

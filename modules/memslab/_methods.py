@@ -181,6 +181,16 @@ def dump(self, limit=48):
     return _picture.draw(self, limit)
 
 
+def _repr(self):  # MemSlab.__repr__
+    return "<MemSlab %dx%d used=%d/%d engine=%s>" % (
+        self.num_blocks,
+        self.block_size,
+        self.num_used,
+        self.num_blocks,
+        self.engine,
+    )
+
+
 # -- the checks and reads the methods (and _picture, _inventory) share --
 
 
@@ -238,6 +248,7 @@ _NAMES = (
     "used",
     "reset",
     "dump",
+    "_repr",
     "_check_not_moved",
     "_check_handle",
     "_is_used",
