@@ -60,19 +60,19 @@ _N = const(3)
 _WPB = const(4)
 _WORDS = const(8)
 
-# The descriptor of a state's 8 words is shared: a view keeps its descriptor's
-# tuple alive, so one tuple for every slab saves 32 bytes of heap per slab.
-_STATE = {"w": (uctypes.ARRAY | 0, uctypes.INT32 | 8)}
+del const  # const() is the compiler's: the name need not take a slot in this module's dict
 
 
-def _words(buf, count, kind=uctypes.INT32):
+# `state`: the descriptor of a state's 8 words, shared: a view keeps its
+# descriptor's tuple alive, so one tuple for every slab saves 32 bytes of heap
+# per slab. (A default argument, not a global: a slot fewer in the module's
+# dict, whose next entry would grow its table by 6 slots.)
+def _words(buf, count, kind=uctypes.INT32, state={"w": (uctypes.ARRAY | 0, uctypes.INT32 | 8)}):  # noqa: B006
     """A uctypes array of `count` native 32-bit words over `buf` (no copy).
 
     How Python code reads a slab's state and blocks (also _errors.words)."""
     desc = (
-        _STATE
-        if count == 8 and kind == uctypes.INT32
-        else {"w": (uctypes.ARRAY | 0, kind | count)}
+        state if count == 8 and kind == uctypes.INT32 else {"w": (uctypes.ARRAY | 0, kind | count)}
     )
     return uctypes.struct(uctypes.addressof(buf), desc, uctypes.NATIVE).w
 
@@ -81,9 +81,12 @@ try:  # after _words, which _viper imports from here
     from . import _viper
 except Exception as e:  # noqa: BLE001 - any failure here means: use the Python engine
     _viper = None
+    import sys
+
     from . import _explain
 
     VIPER_ERROR = _explain.viper_import_error(e)
+    del sys.modules[__name__ + "._explain"], _explain, sys  # the next error loads it again
 
 
 class MemSlab:
@@ -233,7 +236,7 @@ class MemSlab:
         # locked: no import (a half-done one would leave sys.modules with an
         # empty entry), no message; the same type, prebuilt where it must be.
         try:
-            [h]  # allocates: a MemoryError here means the heap is locked
+            [h]  # noqa: B018 - allocates: a MemoryError here means the heap is locked
             from . import _explain
 
             msg = _explain.refused(self, exc, h, offset)
