@@ -5,7 +5,7 @@ string constant and interned name of every module `import memslab` loads.
 Measured here as `make footprint` does (tools/footprint.py): a fresh
 `micropython` process per measurement, so no other test's heap state counts,
 over the x64 .mpy build compiled into a scratch folder. The bounds sit about
-10% above today's figures (x64: 8,480 B at import, 8,704 B once a first slab
+10% above today's figures (x64: 8,544 B at import, 8,672 B once a first slab
 was built and dropped; the release before kept 19,520 / 19,808 B): a module
 loaded at import again, or the methods moved back into __init__.py, fails.
 """

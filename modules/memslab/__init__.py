@@ -227,7 +227,7 @@ class MemSlab:
             return (self._free_raw or self.free)(self._r[h])  # inside the guard, if any
         self._refuse(h, -1, TypeError if h.__class__ is not int else ValueError)
 
-    def _refuse(self, h, offset=-1, exc=SlabCorruptedError):
+    def _refuse(self, h, offset=-1, exc: type = SlabCorruptedError):
         # Raise exc with the message that says why (_explain.py, loaded on the
         # first error). As _corrupt(h): alloc() found free block h unsound
         # (its link is read there, as 4 bytes: never a big int in a hard IRQ
@@ -236,7 +236,7 @@ class MemSlab:
         # locked: no import (a half-done one would leave sys.modules with an
         # empty entry), no message; the same type, prebuilt where it must be.
         try:
-            [h]  # noqa: B018 - allocates: a MemoryError here means the heap is locked
+            [h]  # noqa: B018  # pyright: ignore[reportUnusedExpression] - allocates: a MemoryError here means the heap is locked
             from . import _explain
 
             msg = _explain.refused(self, exc, h, offset)

@@ -22,19 +22,15 @@ _BITS = const(32)  # _layout.BITS
 # The hot path: each slab's __init__ sets its own alloc and free (closures
 # over its state), which shadow these two; they are here for help().
 def alloc(self):
-    """Take a free block: its index 0..num_blocks-1, or None when none is free.
-
-    Never allocates heap memory and never blocks: legal in a hard IRQ.
-    LIFO: the block freed last is handed out first.
-    """
+    """Take a free block: its index 0..num_blocks-1, or None when none is free."""
+    # Never allocates heap memory and never blocks: legal in a hard IRQ.
+    # LIFO: the block freed last is handed out first.
     return self.alloc()
 
 
 def free(self, h):
-    """Give block h back. A bad h raises TypeError/ValueError and changes nothing.
-
-    Hands h straight to the oldest waiter of alloc_async/alloc_wait, if any.
-    """
+    """Give block h back. A bad h raises TypeError/ValueError and changes nothing."""
+    # Hands h straight to the oldest waiter of alloc_async/alloc_wait, if any.
     return self.free(h)
 
 
@@ -71,12 +67,10 @@ def view(self, h):
 
 
 def views(self):
-    """One memoryview per block, built on the first call and cached.
-
-    Build it before enabling interrupts; then `slab.views()[h]` is a plain
-    tuple lookup that an interrupt handler may use. Costs one memoryview
-    object per block, so it is opt-in.
-    """
+    """One memoryview per block, built on the first call and cached."""
+    # Build it before enabling interrupts; then `slab.views()[h]` is a plain
+    # tuple lookup that an interrupt handler may use. Costs one memoryview
+    # object per block, so it is opt-in.
     if self._views is None:
         self._check_not_moved()
         # Built in a helper: a generator expression here would close over
@@ -86,50 +80,42 @@ def views(self):
 
 
 def addressof(self, h):
-    """The address of block h's first byte (for DMA and uctypes.struct).
-
-    buffer address + h * block_size. Allocates nothing where the address
-    is a small int (RP2040 SRAM at 0x20000000, ESP32 DRAM at 0x3FFxxxxx).
-    """
+    """The address of block h's first byte (for DMA and uctypes.struct)."""
+    # buffer address + h * block_size. Allocates nothing where the address
+    # is a small int (RP2040 SRAM at 0x20000000, ESP32 DRAM at 0x3FFxxxxx).
     self._check_not_moved()
     self._check_handle(h, "addressof")
     return uctypes.addressof(self.buffer) + h * self.block_size
 
 
 def block(self):
-    """`with slab.block() as h:` a block, freed when the with-block exits (also
-    on an exception). SlabEmptyError, a MemoryError, when none is free."""
+    """`with slab.block() as h:` a block, freed when the with-block exits (also on an exception). SlabEmptyError, a MemoryError, when none is free."""
     return _Block(self)
 
 
 def alloc_async(self, timeout_ms=None):
-    """Awaitable: a block index, waiting while the slab is empty.
-
-    Returns None if timeout_ms (None = wait forever) passes first. Waiters
-    are served first come, first served; free() hands them the block.
-    Allocates (a coroutine, a waiter): call it from tasks, not IRQs.
-    """
+    """Awaitable: a block index, waiting while the slab is empty."""
+    # Returns None if timeout_ms (None = wait forever) passes first. Waiters
+    # are served first come, first served; free() hands them the block.
+    # Allocates (a coroutine, a waiter): call it from tasks, not IRQs.
     _check_timeout("alloc_async", timeout_ms)
     self._check_not_moved()
     return _glue().alloc(self, timeout_ms)
 
 
 def block_async(self, timeout_ms=None):
-    """`async with slab.block_async(timeout_ms) as h:` waits like alloc_async,
-    frees h on exit; raises asyncio.TimeoutError when the timeout passes."""
+    """`async with slab.block_async(timeout_ms) as h:` waits like alloc_async, frees h on exit; raises asyncio.TimeoutError when the timeout passes."""
     _check_timeout("block_async", timeout_ms)
     self._check_not_moved()
     return _glue().Block(self, timeout_ms)
 
 
 def alloc_wait(self, timeout_ms=None):
-    """Block this thread until a block is free; its index, or None on timeout.
-
-    Zephyr's k_mem_slab_alloc(slab, timeout): for threads and the RP2040's
-    second core. Needs threadsafe=True. Waiting threads and alloc_async
-    tasks are served in one first-come, first-served order. The thread
-    polls every millisecond (no IRQ-safe way to wake it exists).
-    """
+    """Block this thread until a block is free; its index, or None on timeout."""
+    # Zephyr's k_mem_slab_alloc(slab, timeout): for threads and the RP2040's
+    # second core. Needs threadsafe=True. Waiting threads and alloc_async
+    # tasks are served in one first-come, first-served order. The thread
+    # polls every millisecond (no IRQ-safe way to wake it exists).
     _check_timeout("alloc_wait", timeout_ms)
     if not self.threadsafe:
         from . import _explain
@@ -142,11 +128,9 @@ def alloc_wait(self, timeout_ms=None):
 
 
 def used(self):
-    """The indices of the allocated blocks, ascending (a leak report).
-
-    Exact in both modes: checked=True reads its bitmap; the default mode
-    walks the free list (SlabCorruptedError if it is broken). Allocates.
-    """
+    """The indices of the allocated blocks, ascending (a leak report)."""
+    # Exact in both modes: checked=True reads its bitmap; the default mode
+    # walks the free list (SlabCorruptedError if it is broken). Allocates.
     self._check_not_moved()
     from . import _inventory
 
@@ -154,15 +138,13 @@ def used(self):
 
 
 def reset(self, owned=()):
-    """Rebuild the free list so that exactly the blocks in `owned` stay allocated.
-
-    The way back after a SlabCorruptedError. Fixes the counters, keeps
-    blocks already handed to a waiter, serves waiting tasks/threads first,
-    and rejects a bad entry (TypeError, ValueError) changing nothing. Not
-    for IRQs (it allocates). Call it while nothing else allocs or frees:
-    threadsafe=True keeps threads and hard IRQs out of the rebuild, but a
-    micropython.schedule callback (a soft IRQ) could still cut into it.
-    """
+    """Rebuild the free list so that exactly the blocks in `owned` stay allocated."""
+    # The way back after a SlabCorruptedError. Fixes the counters, keeps
+    # blocks already handed to a waiter, serves waiting tasks/threads first,
+    # and rejects a bad entry (TypeError, ValueError) changing nothing. Not
+    # for IRQs (it allocates). Call it while nothing else allocs or frees:
+    # threadsafe=True keeps threads and hard IRQs out of the rebuild, but a
+    # micropython.schedule callback (a soft IRQ) could still cut into it.
     self._check_not_moved()
     from . import _inventory
 
@@ -170,11 +152,9 @@ def reset(self, owned=()):
 
 
 def dump(self, limit=48):
-    """A picture of the slab: each block used or free and the free-list chain.
-
-    Shows the first `limit` blocks and links (a 65,536-block picture helps
-    nobody and would not fit a board's heap). Allocates: not for IRQs.
-    """
+    """A picture of the slab: each block used or free and the free-list chain."""
+    # Shows the first `limit` blocks and links (a 65,536-block picture helps
+    # nobody and would not fit a board's heap). Allocates: not for IRQs.
     self._check_not_moved()
     from . import _picture  # loaded only when drawn
 
@@ -195,14 +175,12 @@ def _repr(self):  # MemSlab.__repr__
 
 
 def _check_not_moved(self):
-    """Raise if the caller resized the slab's buffer after building the slab.
-
-    A bytearray that grows may move its bytes; alloc()/free() would then
-    write into memory the heap has given to something else (a crash).
-    The hot path cannot afford to look; the slow paths and every other
-    method do. (A memoryview's own pointer never moves, so a resized
-    bytearray behind a memoryview cannot be seen.)
-    """
+    """Raise if the caller resized the slab's buffer after building the slab."""
+    # A bytearray that grows may move its bytes; alloc()/free() would then
+    # write into memory the heap has given to something else (a crash).
+    # The hot path cannot afford to look; the slow paths and every other
+    # method do. (A memoryview's own pointer never moves, so a resized
+    # bytearray behind a memoryview cannot be seen.)
     if uctypes.addressof(self._owner) != self._owner_at:
         from . import _explain
 
@@ -262,9 +240,7 @@ del _g, _name
 
 
 def attr(slab, name):
-    """What MemSlab.__getattr__ returns, now that the methods are on the
-    class: the attribute, or the AttributeError a class without __getattr__
-    would raise."""
+    """What MemSlab.__getattr__ returns, now that the methods are on the class: the attribute, or the AttributeError a class without __getattr__ would raise."""
     if name in _NAMES:
         return getattr(slab, name)
     raise AttributeError("'%s' object has no attribute '%s'" % (type(slab).__name__, name))
