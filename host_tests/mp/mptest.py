@@ -23,9 +23,9 @@ if FALLBACK:
 
     _viper.FAST = False
 if RECOMPILED:
-    from memslab import _selfcheck
+    from memslab import _selfcheck, _viper
 
-    if _selfcheck.recompile("MEMSLAB_VIPER_RECOMPILE=1") is not None:
+    if _selfcheck.recompile(_viper, "MEMSLAB_VIPER_RECOMPILE=1") is not None:
         raise RuntimeError("the recompiled variant could not compile the viper engine")
 
 ENGINE = "python"

@@ -116,7 +116,7 @@ def test_without_a_compiler_the_python_engine_runs_and_says_why():
     if "viper" not in mptest.ENGINES:
         raise SkipTest("no viper engine on this port")
     s, error, why, _ = _first_viper_slab_with(
-        _misplaced_build, lambda why: "compiling it from source failed: no compiler (test)"
+        _misplaced_build, lambda viper, why: "compiling it from source failed: no compiler (test)"
     )
     eq((s.engine, why), ("python", None), "the python engine")
     if error is None or "3A3AE001" not in error or "no compiler (test)" not in error:

@@ -10,14 +10,18 @@ from typing import Any
 from _mpy_shed import AnyWritableBuf
 
 VIPER_ERROR: str | None
-_NO_SECTION: tuple[Any, Any]  # internal: the (enter, exit) of a slab without a guard
 """Why the viper engine is not used: None while it is in use."""
+
+# internal, for the package's own modules
+def _words(buf: Any, count: int, kind: int = ...) -> Any: ...
 
 class SlabCorruptedError(RuntimeError):
     """The free list or a free block was overwritten; alloc() refuses to use it."""
 
 class SlabEmptyError(MemoryError):
     """slab.block() found no free block."""
+
+_LOCKED: SlabCorruptedError  # internal: raised when the heap is locked
 
 class _Block:
     def __enter__(self) -> int: ...
@@ -36,6 +40,7 @@ class MemSlab:
     engine: str
     checked: bool
     threadsafe: bool
+    _section: tuple[Any, Any]  # internal: the (enter, exit) of its guard
     def __init__(
         self,
         block_size: int,

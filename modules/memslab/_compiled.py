@@ -43,7 +43,7 @@ import uctypes
 from micropython import const
 
 from . import _viper
-from ._errors import words
+from . import _words as words
 
 # State words (copies of _layout.py, filled into the source below).
 _HEAD = const(0)

@@ -77,7 +77,7 @@ import sys
 import uctypes
 from micropython import const
 
-from ._errors import words
+from . import _words as words
 
 # Word indices in `st` (copies of _layout.py; viper cannot import names).
 _HEAD = const(0)
