@@ -50,6 +50,9 @@ except Exception as e:  # noqa: BLE001 - any failure here means: use the Python 
     VIPER_ERROR = "import memslab._viper failed: %s: %s" % (type(e).__name__, e)
     if "arch" in str(e):
         VIPER_ERROR += " (this .mpy was built for another CPU: install the build for your board)"
+# Why the last engine="compiled" slab got the viper pair because the compiled
+# engine could not even be loaded (None: it loaded; see _load_compiled).
+COMPILED_ERROR = None
 # State words (see _layout.py): const copies, folded into the bytecode, where
 # a name imported from _layout would be a dictionary lookup on every use.
 _USED = const(1)
@@ -438,9 +441,7 @@ def _pick_engine(engine):
         )
     if engine != "python" and _viper is not None and _viper_usable() is None:
         if engine == "compiled":
-            from . import _compiled  # opt-in: loaded by the first compiled slab
-
-            return _compiled
+            return _load_compiled() or _viper
         return _viper
     if engine in ("viper", "compiled"):
         raise ValueError(
@@ -449,6 +450,21 @@ def _pick_engine(engine):
     from . import _python  # loaded only where the python engine runs
 
     return _python
+
+
+def _load_compiled():
+    """The compiled engine, loaded by the first compiled slab; None if it cannot
+    be loaded (a full heap: its module needs some KB), with the reason in
+    COMPILED_ERROR: the slab gets the viper pair (a build that the compiled
+    engine refuses says why in _compiled.PATH)."""
+    global COMPILED_ERROR
+    try:
+        from . import _compiled
+    except Exception as e:  # noqa: BLE001 - any failure here means: use the viper pair
+        COMPILED_ERROR = "import memslab._compiled failed: %s: %s" % (type(e).__name__, e)
+        return None
+    COMPILED_ERROR = None
+    return _compiled
 
 
 def _forget(name):
