@@ -400,6 +400,11 @@ class _Block:
         self.h = None
 
     def __enter__(self):
+        if self.h is not None:  # one object holds one block: a nested with would lose it
+            raise RuntimeError(
+                "block(): this object already holds block %d; call slab.block() "
+                "again for a second block" % self.h
+            )
         h = self.slab.alloc()
         if h is None:
             raise SlabEmptyError(
@@ -410,7 +415,9 @@ class _Block:
         return h
 
     def __exit__(self, *exc):
-        self.slab.free(self.h)
+        h = self.h
+        self.h = None  # first: reusable even if free() raises (freed inside the with)
+        self.slab.free(h)
         return False
 
 
