@@ -5,6 +5,17 @@ strings. In a hard IRQ the heap is locked, so neither this import nor the
 formatting can happen; the slow paths then raise _errors.LOCKED[type].
 """
 
+from micropython import const
+from uctypes import UINT32
+
+from ._errors import words
+
+# _layout's numbers (copies: the self-check loads this module and drops it, and
+# would otherwise leave _layout behind on the heap)
+_HEAD = const(0)
+_USED = const(1)
+_BITS = const(32)
+
 
 def handle_message(slab, h, verb):
     """Why `verb(h)` was refused: wrong type, out of range, or not allocated."""
@@ -30,10 +41,16 @@ def handle_message(slab, h, verb):
     return "%s(%d): block %d is already free (double free)" % (verb, h, h)
 
 
-def corrupt_message(slab, h, link):
-    """Why free block h (whose first word is `link`) cannot be handed out."""
+def unsound(slab, h, st, blk):
+    """Why free block h cannot be handed out, judged on copies taken at one
+    instant: `st` of the slab's state, `blk` of block h. None if h is not the
+    head there, or is sound (the engine read it while a callback changed it)."""
     n = slab.num_blocks
-    used = slab.num_used
+    s = words(st, 8)
+    if s[_HEAD] != h:
+        return None
+    link = words(blk, 1, UINT32)[0]
+    used = s[_USED]
     if used >= n:
         return (
             "free block %d is still on the free list although all %d blocks are allocated: "
@@ -43,12 +60,12 @@ def corrupt_message(slab, h, link):
         what = "links to itself"
     elif link > n:
         what = "links to 0x%08X, not a block index" % link
-    elif used + 1 == n:
+    elif used + 1 == n and link != n:
         what = "is the last free block (%d of %d in use) but links on to %d" % (used, n, link)
-    elif slab.checked and link < n and slab._is_used(link):
+    elif slab.checked and link < n and (st[_BITS + (link >> 3)] >> (link & 7)) & 1:
         what = "links to %d, an allocated block" % link
     else:
-        what = "links to %d" % link
+        return _poison_lost(slab, h, blk)
     return "free block %d %s: a block was freed twice, or block %d written after it was freed" % (
         h,
         what,
@@ -56,8 +73,16 @@ def corrupt_message(slab, h, link):
     )
 
 
-def poisoned_message(h, offset):
-    return "block %d was written after it was freed (byte %d lost the 0x3A poison)" % (h, offset)
+def _poison_lost(slab, h, blk):
+    """checked=True: the first byte of free block h that lost the poison, in words; else None."""
+    if slab.checked:
+        for k in range(4, len(blk)):
+            if blk[k] != 0x3A:
+                return "block %d was written after it was freed (byte %d lost the 0x3A poison)" % (
+                    h,
+                    k,
+                )
+    return None
 
 
 def moved_message():

@@ -2,15 +2,20 @@
 
 The engines (_python.py, _viper.py, _compiled.py) call back into the slab
 only on a slow path (the contract is in _layout.py): slab._reject(h),
-slab._corrupt(h) and slab._poisoned(h, offset) are one-line methods that
-land here, and each raises the error that says why.
+slab._corrupt(h), slab._poisoned(h, offset) and slab._recheck(h) are
+one-line methods that land here, and each raises the error that says why
+(or, where the slab changed under the engine, lets alloc() look again).
 
 In a hard IRQ the heap is locked and no message can be formatted: each then
 raises a prebuilt exception of the same type (_errors.LOCKED). Nothing here
 allocates before it knows it must raise.
 """
 
+from micropython import const
+
 from ._errors import LOCKED, SlabCorruptedError, handle_error_type
+
+_HEAD = const(0)  # _layout.HEAD (a copy: this module loads with the package, _layout need not)
 
 
 def reject(slab, h):
@@ -37,27 +42,48 @@ def reject(slab, h):
 def corrupt(slab, h):
     """alloc() found free block h unsound: raise SlabCorruptedError.
 
-    The engines pass only h: the link word is read here, as 4 bytes, so a
-    link >= 2**30 is never boxed into a big int in the hot path (that would
-    be a MemoryError in a hard IRQ on a 32-bit board, not this error).
+    The engines pass only h: the block is read here, as bytes, so a link
+    >= 2**30 is never boxed into a big int in the hot path (that would be a
+    MemoryError in a hard IRQ on a 32-bit board, not this error). If h turns
+    out sound, the slab changed while the engine looked (a caller racing a
+    slab that is not threadsafe): alloc() looks again.
     """
-    try:
-        slab._check_not_moved()
-        from . import _explain
-
-        msg = _explain.corrupt_message(slab, h, slab._link(h))
-    except MemoryError:
-        raise LOCKED[SlabCorruptedError]
-    raise SlabCorruptedError(msg)
+    recheck(slab, h)
+    return slab.alloc()
 
 
 def poisoned(slab, h, offset):
-    """alloc() found byte `offset` of free block h changed: raise SlabCorruptedError."""
+    """alloc() found byte `offset` of free block h changed: raise SlabCorruptedError
+    naming the first byte that lost the poison (every engine names the same)."""
+    recheck(slab, h)
+    return slab.alloc()
+
+
+def recheck(slab, h):
+    """Raise SlabCorruptedError if free block h, the head, is unsound; return
+    None if it is sound or no longer the head: the slab changed since the
+    engine read it, and the engine looks again.
+
+    The python engine's checks run between jumps, where a micropython.schedule
+    callback may take block h and write it; a failed check is not proof. The
+    verdict here is drawn from copies of the state and of block h taken with
+    no jump between them: one instant, at which every alloc()/free() has
+    committed (each commits without a jump). With the heap locked (a hard IRQ,
+    which no callback cuts into) nothing can be copied: h still being the
+    head is then the proof.
+    """
     try:
         slab._check_not_moved()
+        bs = slab.block_size
+        o = h * bs
+        st = bytearray(slab._st)  # from here ...
+        blk = bytearray(memoryview(slab.buffer)[o : o + bs])  # ... to here: no jump
         from . import _explain
 
-        msg = _explain.poisoned_message(h, offset)
+        msg = _explain.unsound(slab, h, st, blk)
     except MemoryError:
+        if slab._sw[_HEAD] != h:
+            return
         raise LOCKED[SlabCorruptedError]
-    raise SlabCorruptedError(msg)
+    if msg is not None:
+        raise SlabCorruptedError(msg)
