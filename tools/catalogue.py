@@ -114,7 +114,8 @@ both allocated (`alloc_async` rows wait on it); **checked** = busy with
 Not errors, on purpose:
 
 - `alloc_async(timeout_ms)` with any int `<= 0` (`-1`, `-2**70`) does not
-  wait: it is `alloc()`, None on a full slab. `True` is the int 1: a 1 ms wait.
+  wait: it is `alloc()`, None on a full slab. (`True` and `False` are not
+  taken for 1 and 0: a `bool` is a `TypeError`, in the table above.)
 - `checked="yes"`, `threadsafe=1`: any truthy value turns the mode on.
 - `buffer=array('i', ...)` is used through its bytes.
 - In default mode `free(h)` of a free block that is neither the free-list

@@ -12,7 +12,6 @@ last (the head), 3 never allocated; "full" = 2 blocks, both allocated;
 
 Not errors, on purpose (documented in docs/readme-badinput.md):
 - alloc_async(timeout_ms <= 0), any int incl. -1 and -2**70: no wait, same as alloc()
-- alloc_async(True): True is the int 1, a 1 ms wait
 - checked="yes", threadsafe=1: any truthy value switches the mode on
 - an array('i') buffer: used through its bytes
 """
@@ -148,6 +147,7 @@ ROWS = [
     ("alloc_async([1])", "full", lambda s: wait(s, [1]), TypeError),
     ("alloc_async(1.5)", "full", lambda s: wait(s, 1.5), TypeError),
     ("alloc_async(1.0)", "full", lambda s: wait(s, 1.0), TypeError),
+    ("alloc_async(True)", "full", lambda s: wait(s, True), TypeError),
     ("alloc_async(2**70)", "full", lambda s: wait(s, BIG), ValueError),
     ("alloc_async(2**29) (past the ticks range)", "full", lambda s: wait(s, 2**29), ValueError),
     ("alloc_async('10'), a block free", "busy", lambda s: wait(s, "10"), TypeError),

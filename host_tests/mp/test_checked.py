@@ -52,9 +52,24 @@ def test_checked_poisons_free_blocks_and_reports_write_after_free():
     s.buffer[h * 16 + 9] = 0  # write after free
     before = state(s)
     e = raises(SlabCorruptedError, s.alloc)
-    if "block %d" % h not in str(e) or "byte 8" not in str(e):
+    if "block %d" % h not in str(e) or "byte 9 " not in str(e):
         raise AssertionError(str(e))
     eq(state(s), before, "a refused alloc changes nothing")
+
+
+def test_a_write_after_free_over_several_bytes_names_the_first():
+    """Issue 20: viper named the first broken word, python the last; every
+    engine names the first byte that lost the poison, as dump() does."""
+    s = slab(32, 3, checked=True)
+    h = s.alloc()
+    s.free(h)
+    for i in (27, 6, 13, 31):
+        s.buffer[h * 32 + i] = 0
+    e = raises(SlabCorruptedError, s.alloc)
+    if "block %d" % h not in str(e) or "byte 6 " not in str(e):
+        raise AssertionError(str(e))
+    if "POISON BROKEN at byte 6]" not in s.dump():
+        raise AssertionError(s.dump())
 
 
 def test_checked_view_of_a_free_block_is_refused():

@@ -13,6 +13,7 @@ if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the U
 ANY_ENGINE = (
     "test_import_memslab_does_not_import_asyncio",
     "test_import_memslab_loads_the_package_and_its_engine_only",
+    "test_what_is_imported_at_boot_stays_loaded",
 )
 
 
@@ -65,3 +66,29 @@ def test_import_memslab_loads_the_package_and_its_engine_only():
         eq(str(e), "'MemSlab' object has no attribute 'no_such_method'", "the usual text")
 
     _fresh(body)
+
+
+def test_what_is_imported_at_boot_stays_loaded():
+    """README, "Loading the rest at boot": after its one import line, the first
+    MemPool(), alloc_async(), dump() and used() load nothing more (on a small
+    heap they would otherwise take KBs each at that moment, and could fail)."""
+    names = [n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))]
+    saved = {n: sys.modules.pop(n) for n in names}
+    try:
+        import memslab
+        from memslab import _async, _inventory, _methods, _picture, _pool  # noqa: F401 - README
+
+        s = memslab.MemSlab(16, 2)
+        loaded = sorted(sys.modules)
+        memslab.MemPool(((16, 2), (32, 2)))
+        s.alloc()
+        s.alloc_async(0)
+        s.dump()
+        s.used()
+        eq([n for n in sys.modules if n not in loaded], [], "loaded by first use")
+    finally:
+        for n in [
+            n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))
+        ]:
+            del sys.modules[n]
+        sys.modules.update(saved)

@@ -51,6 +51,28 @@ def test_block_on_an_empty_slab_is_a_memory_error():
     eq(state(s), before, "nothing changed")
 
 
+def test_one_block_object_entered_twice_is_refused():
+    """Issue 20: `b = s.block()` in a with nested inside `with b` took a second
+    block, freed it twice and leaked the first. Now the inner with raises
+    (nothing changes); after the outer one, b may be entered again."""
+    s = slab(16, 4)
+    b = s.block()
+    with b as h:
+        before = state(s)
+        try:
+            with b:
+                raise AssertionError("entered twice")
+        except RuntimeError as e:
+            if "slab.block()" not in str(e):
+                raise AssertionError(str(e))
+        eq(state(s), before, "the refused with changed nothing")
+        eq(s.used(), [h], "the outer block is still held")
+    eq(s.num_used, 0, "the outer with freed its block, once")
+    with b as h:
+        eq(s.num_used, 1, "a block object is reusable once it has exited")
+    eq(s.num_used, 0, "and freed again")
+
+
 def test_block_works_checked():
     s = slab(16, 2, checked=True)
     with s.block() as h:

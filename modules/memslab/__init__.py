@@ -50,10 +50,15 @@ _LOCKED = SlabCorruptedError("memslab: free list corrupted (no details: heap loc
 # CPU is a ValueError('incompatible .mpy arch'); frozen code that computes a
 # wrong constant is caught by _selfcheck on the first viper slab.
 VIPER_ERROR = None
+# Why the last engine="compiled" slab got the viper pair because the compiled
+# engine could not even be loaded (a full heap); a build that engine refuses
+# says why in memslab._compiled.PATH.
+COMPILED_ERROR = None
 _viper_checked = False  # _selfcheck has run on the viper engine (once, on the first viper slab)
 
 # State words (see _layout.py): const copies, folded into the bytecode, where
 # a name imported from _layout would be a dictionary lookup on every use.
+_HEAD = const(0)
 _USED = const(1)
 _MAX = const(2)
 _N = const(3)
@@ -225,28 +230,48 @@ class MemSlab:
         # int and send it here (python's checked mode too).
         if h.__class__ is int and 0 <= h < self.num_blocks and h is not self._r[h]:
             return (self._free_raw or self.free)(self._r[h])  # inside the guard, if any
-        self._refuse(h, -1, TypeError if h.__class__ is not int else ValueError)
+        self._refuse(h, TypeError if h.__class__ is not int else ValueError)
 
-    def _refuse(self, h, offset=-1, exc: type = SlabCorruptedError):
+    def _recheck(self, h):
+        # alloc() found free block h (the head) unsound: raise SlabCorruptedError
+        # if it is, at one instant; return None if it is sound or no longer the
+        # head. The python engine's checks run between jumps, where a
+        # micropython.schedule callback may take block h and write it, so a
+        # failed check is not proof (_explain.refused decides on copies).
+        self._refuse(h, SlabCorruptedError)
+
+    def _corrupt(self, h, offset=-1):
+        # The viper pairs' slow path (as _poisoned(h, offset) too: a write
+        # after free; the message names the first byte that lost the poison,
+        # as every engine does): raise, or look again if h turned out sound.
+        self._refuse(h, SlabCorruptedError)
+        return self.alloc()
+
+    _poisoned = _corrupt  # one function: two names cost less heap than two
+
+    def _refuse(self, h, exc):
         # Raise exc with the message that says why (_explain.py, loaded on the
-        # first error). As _corrupt(h): alloc() found free block h unsound
-        # (its link is read there, as 4 bytes: never a big int in a hard IRQ
-        # on a 32-bit board); as _poisoned(h, offset): byte `offset` of free
-        # block h changed (a write after free). In a hard IRQ the heap is
-        # locked: no import (a half-done one would leave sys.modules with an
-        # empty entry), no message; the same type, prebuilt where it must be.
+        # first error); for SlabCorruptedError return None instead where block
+        # h is sound after all (see _recheck). The link is read there, as 4
+        # bytes: never a big int in a hard IRQ on a 32-bit board. In a hard
+        # IRQ the heap is locked: no import (a half-done one would leave
+        # sys.modules with an empty entry), no message; the same type,
+        # prebuilt where it must be; and no copies to judge on: h still being
+        # the head is the proof (no callback cuts into a hard IRQ).
         try:
             [h]  # noqa: B018  # pyright: ignore[reportUnusedExpression] - allocates: a MemoryError here means the heap is locked
             from . import _explain
 
-            msg = _explain.refused(self, exc, h, offset)
+            msg = _explain.refused(self, exc, h)
         except MemoryError:
             if exc is SlabCorruptedError:
+                if self._sw[_HEAD] != h:
+                    return
                 raise _LOCKED
             raise exc("memslab: bad block index (no details: heap locked)")
-        raise exc(msg)
-
-    _corrupt = _poisoned = _refuse  # one function: three names cost less heap than three
+        if msg is not None:
+            raise exc(msg)
+        return
 
     def _handoff(self, h):
         # free(h) with waiters: h goes to the oldest waiter, not to the free
@@ -272,15 +297,20 @@ def MemPool(*args, **kw):
 
 
 def _pick_engine(engine):
+    global COMPILED_ERROR
     if engine not in ("auto", "viper", "python", "compiled"):
         from . import _explain
 
         raise ValueError(_explain.engine_message(engine))
     if engine != "python" and _viper is not None and _viper_usable() is None:
         if engine == "compiled":
-            from . import _compiled  # opt-in: loaded by the first compiled slab
+            COMPILED_ERROR = None
+            try:
+                from . import _compiled  # opt-in: loaded by the first compiled slab
 
-            return _compiled
+                return _compiled
+            except Exception as e:  # noqa: BLE001 - a heap too full for its module: viper
+                COMPILED_ERROR = "import memslab._compiled failed: %s: %s" % (type(e).__name__, e)
         return _viper
     if engine in ("viper", "compiled"):
         from . import _explain

@@ -10,6 +10,7 @@ from typing import Any
 from _mpy_shed import AnyWritableBuf
 
 VIPER_ERROR: str | None
+COMPILED_ERROR: str | None
 """Why the viper engine is not used: None while it is in use."""
 
 # internal, for the package's own modules

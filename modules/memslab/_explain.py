@@ -8,23 +8,32 @@ prebuilt exception of the same type (memslab._refuse, _errors.LOCKED).
 """
 
 import uctypes
+from micropython import const
 
-from . import SlabCorruptedError
+from . import SlabCorruptedError, _words
+
+# _layout's numbers (copies: the self-check loads this module and drops it, and
+# would otherwise leave _layout behind on the heap)
+_HEAD = const(0)
+_USED = const(1)
+_BITS = const(32)
 
 
-def refused(slab, exc, h, offset):
+def refused(slab, exc, h):
     """Why the engine refused: free(h) (exc TypeError or ValueError), or an
-    alloc() that found free block h unsound (SlabCorruptedError; offset >= 0:
-    byte `offset` of h lost its poison). Raises RuntimeError instead if the
-    slab's buffer moved (see _methods._check_not_moved)."""
+    alloc() that found free block h unsound (SlabCorruptedError): None then
+    if h is sound after all, or no longer the head (a callback changed the
+    slab while the engine looked). Raises RuntimeError instead if the slab's
+    buffer moved (see _methods._check_not_moved)."""
     if uctypes.addressof(slab._owner) != slab._owner_at:
         raise RuntimeError(moved_message())
     if exc is not SlabCorruptedError:
         return handle_message(slab, h, "free")
-    if offset >= 0:
-        return poisoned_message(h, offset)
-    o = h * slab.block_size  # the link, read as 4 bytes: never a big int in the hot path
-    return corrupt_message(slab, h, int.from_bytes(bytes(slab.buffer[o : o + 4]), "little"))
+    bs = slab.block_size
+    o = h * bs
+    st = bytearray(slab._st)  # from here ...
+    blk = bytearray(memoryview(slab.buffer)[o : o + bs])  # ... to here: no jump, one instant
+    return unsound(slab, h, st, blk)
 
 
 def handle_message(slab, h, verb):
@@ -51,10 +60,16 @@ def handle_message(slab, h, verb):
     return "%s(%d): block %d is already free (double free)" % (verb, h, h)
 
 
-def corrupt_message(slab, h, link):
-    """Why free block h (whose first word is `link`) cannot be handed out."""
+def unsound(slab, h, st, blk):
+    """Why free block h cannot be handed out, judged on copies taken at one
+    instant: `st` of the slab's state, `blk` of block h. None if h is not the
+    head there, or is sound (the engine read it while a callback changed it)."""
     n = slab.num_blocks
-    used = slab.num_used
+    s = _words(st, 8)
+    if s[_HEAD] != h:
+        return None
+    link = _words(blk, 1, uctypes.UINT32)[0]
+    used = s[_USED]
     if used >= n:
         return (
             "free block %d is still on the free list although all %d blocks are allocated: "
@@ -64,12 +79,12 @@ def corrupt_message(slab, h, link):
         what = "links to itself"
     elif link > n:
         what = "links to 0x%08X, not a block index" % link
-    elif used + 1 == n:
+    elif used + 1 == n and link != n:
         what = "is the last free block (%d of %d in use) but links on to %d" % (used, n, link)
-    elif slab.checked and link < n and (slab._st[32 + (link >> 3)] >> (link & 7)) & 1:
+    elif slab.checked and link < n and (st[_BITS + (link >> 3)] >> (link & 7)) & 1:
         what = "links to %d, an allocated block" % link
     else:
-        what = "links to %d" % link
+        return _poison_lost(slab, h, blk)
     return "free block %d %s: a block was freed twice, or block %d written after it was freed" % (
         h,
         what,
@@ -77,8 +92,16 @@ def corrupt_message(slab, h, link):
     )
 
 
-def poisoned_message(h, offset):
-    return "block %d was written after it was freed (byte %d lost the 0x3A poison)" % (h, offset)
+def _poison_lost(slab, h, blk):
+    """checked=True: the first byte of free block h that lost the poison, in words; else None."""
+    if slab.checked:
+        for k in range(4, len(blk)):
+            if blk[k] != 0x3A:
+                return "block %d was written after it was freed (byte %d lost the 0x3A poison)" % (
+                    h,
+                    k,
+                )
+    return None
 
 
 def moved_message():

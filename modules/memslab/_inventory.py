@@ -9,19 +9,65 @@ from ._layout import BITS, HEAD, MAX, POISON, USED, WAIT, WPB
 
 
 def used(slab):
-    """The allocated block indices, ascending, as a list."""
+    """The allocated block indices, ascending, as a list: the slab at one instant.
+
+    Walking the live free list would meet blocks that a scheduled callback (or,
+    on a threadsafe slab, another thread) allocs and frees meanwhile, and see a
+    list broken that is not. So the state and every block's link word are
+    copied first, with no jump in between (a callback runs only at a jump) and
+    inside the threadsafe guard, then walked. Without the guard a hard IRQ or
+    the other core can still change the slab during the copy; the state,
+    copied again after it, shows that (unless put back as it was within those
+    microseconds), and the copy is taken again.
+    """
+    from struct import unpack_from
+
     n = slab.num_blocks
-    if slab.checked:
-        return [h for h in range(n) if slab._is_used(h)]
-    sw = slab._sw
-    for _ in range(8):  # another thread or core may alloc/free while we walk: retry
-        seen = (sw[HEAD], sw[USED])
-        free = bytearray((n + 7) >> 3)
-        end = slab._walk(free, 0)[2]
-        if end == "end":
-            return [h for h in range(n) if not (free[h >> 3] >> (h & 7)) & 1]
-        if (sw[HEAD], sw[USED]) == seen:  # nothing moved: the list itself is broken
+    bs = slab.block_size
+    # Each block's first word, the rest skipped: one C call reads every link.
+    fmt = "<" if slab.checked else "<%dI" % n if bs == 4 else "<" + ("I%dx" % (bs - 4)) * n
+    enter, exit = slab._section
+    for _ in range(8):
+        g = enter()
+        try:
+            st = bytearray(slab._st)  # from here ...
+            links = unpack_from(fmt, slab.buffer)
+            again = bytearray(slab._st)  # ... to here: no jump
+        finally:
+            exit(g)
+        if st == again:
+            return _listed(slab, st, links)
+    raise RuntimeError(
+        "used(): the slab changed during each of 8 copies (another thread, core or a "
+        "hard IRQ allocs and frees on it without threadsafe=True); call it again, or "
+        "build the slab with threadsafe=True"
+    )
+
+
+def _listed(slab, st, links):
+    """used() from a copy: the state `st` and every block's link `links`."""
+    n = slab.num_blocks
+    if slab.checked:  # the bitmap is exact
+        return [h for h in range(n) if (st[BITS + (h >> 3)] >> (h & 7)) & 1]
+    sw = words(st, 8)
+    nfree = n - sw[USED]
+    free = bytearray((n + 7) >> 3)
+    i = sw[HEAD]
+    count = 0
+    while i != n:
+        if i > n:
+            end = "0x%08X (corrupt link!)" % i
             break
+        if count >= nfree:
+            end = "%d ... (more links than free blocks: corrupt!)" % i
+            break
+        free[i >> 3] |= 1 << (i & 7)
+        count += 1
+        i = links[i]
+    else:
+        if count == nfree:
+            return [h for h in range(n) if not (free[h >> 3] >> (h & 7)) & 1]
+        end = "end after %d of %d free blocks (corrupt!)" % (count, nfree)
     raise SlabCorruptedError(
         "used(): the free list is broken at %s; slab.reset(owned) rebuilds it" % end
     )

@@ -30,7 +30,9 @@ the hot path:
 and call back into the slab only on slow paths, each of which raises or
 hands a block on: slab._reject(h) (free refused), slab._corrupt(h) (block h's
 link is unsound), slab._poisoned(h, offset) (a write after free), and
-slab._handoff(h) (WAIT is not 0). The viper engine cannot import names, so it
+slab._handoff(h) (WAIT is not 0). The python engine, whose checks a
+scheduled callback can cut into, asks slab._recheck(h) instead: it raises if
+block h is unsound at one instant, else returns None and alloc looks again. The viper engine cannot import names, so it
 keeps const() copies of these numbers; host_tests/test_layout.py proves
 every copy equal to this file. _errors.words(state, WORDS) reads the words
 from Python (a uctypes view: no copy, nothing allocated per read).

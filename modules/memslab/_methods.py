@@ -129,8 +129,10 @@ def alloc_wait(self, timeout_ms=None):
 
 def used(self):
     """The indices of the allocated blocks, ascending (a leak report)."""
-    # Exact in both modes: checked=True reads its bitmap; the default mode
-    # walks the free list (SlabCorruptedError if it is broken). Allocates.
+    # Exact in both modes, the slab at one instant: a copy of the state and
+    # of every link is taken with no jump between (inside the guard when
+    # threadsafe), then read; SlabCorruptedError if the copied free list is
+    # broken. Allocates (about 10 bytes per block, for a moment).
     self._check_not_moved()
     from . import _inventory
 
@@ -254,6 +256,11 @@ class _Block:
         self.h = None
 
     def __enter__(self):
+        if self.h is not None:  # one object holds one block: a nested with would lose it
+            raise RuntimeError(
+                "block(): this object already holds block %d; call slab.block() "
+                "again for a second block" % self.h
+            )
         h = self.slab.alloc()
         if h is None:
             from . import _explain
@@ -263,7 +270,9 @@ class _Block:
         return h
 
     def __exit__(self, *exc):
-        self.slab.free(self.h)
+        h = self.h
+        self.h = None  # first: reusable even if free() raises (freed inside the with)
+        self.slab.free(h)
         return False
 
 

@@ -67,17 +67,23 @@ def make(slab, st, checked):
             n = s[_N]
             if h == n:  # empty
                 return None
+            # A check that fails may have read a block that a scheduled callback
+            # took meanwhile (and wrote): slab._recheck(h) raises only if h is
+            # unsound at one instant, else returns and we look again.
             nxt = h * wpb
             if t[(nxt << 2) | 3] >= 0x40:  # link >= 2**30: never read it as an int
-                return slab._corrupt(h)
+                slab._recheck(h)
+                continue
             nxt = b[nxt]
             if nxt > n or nxt == h:  # not a block index nor the end, or a self-link
-                return slab._corrupt(h)
+                slab._recheck(h)
+                continue
             # Taking the last block: the list must end here. A double free that
             # default mode cannot see would otherwise hand out blocks past n.
             n = s[_USED] + 1 - n  # now (num_used after taking h) - num_blocks
             if n >= 0 and (n or nxt != s[_N]):
-                return slab._corrupt(h)
+                slab._recheck(h)
+                continue
             # Take h. A micropython.schedule callback runs at any jump above, and
             # may have allocated or freed meanwhile: from here to the last store
             # there is no jump (no if/and/or), so nothing can cut in, and h is
@@ -146,9 +152,11 @@ def _checked(slab, s, b, t, bits):
 
 def _take(slab, b, t, h):
     """Check that free block h (the head) is sound, then take it; 1 if taken,
-    0 if a scheduled callback changed the head meanwhile (look again).
+    0 or None if a scheduled callback changed the head meanwhile (look again).
 
-    Raises SlabCorruptedError (nothing changed) if the block is not sound.
+    A failed check asks slab._recheck(h), which raises SlabCorruptedError
+    (nothing changed) if the block is unsound at one instant, else returns
+    None: the check read a block that a callback took meanwhile.
     Each word's top byte is looked at first, so a word >= 2**30 is never read
     as an int. Expressions are split so that the operand stack
     stays small: 4 arguments + 3 locals + at most 4 stack words fit the 11
@@ -157,21 +165,20 @@ def _take(slab, b, t, h):
     n = slab.num_blocks
     o = h * (slab.block_size >> 2)
     if t[(o << 2) | 3] >= 0x40:  # link >= 2**30 (see the module docstring)
-        return slab._corrupt(h)
+        return slab._recheck(h)
     nxt = b[o]
     if nxt > n or nxt == h:  # out of range, or a self-link (h is unmarked)
-        return slab._corrupt(h)
+        return slab._recheck(h)
     if nxt < n:
         n = nxt >> 3
         n = slab._st[n + _BITS]
         if (n >> (nxt & 7)) & 1:  # links to an allocated block
-            return slab._corrupt(h)
+            return slab._recheck(h)
     n = slab.block_size >> 2
     n = o + n - 1  # the last word of the block
     while n > o:
         if t[(n << 2) | 3] != 0x3A or b[n] != _POISON:
-            n = (n - o) * 4  # the byte offset, computed apart (stack depth)
-            return slab._poisoned(h, n)
+            return slab._recheck(h)  # it names the first byte that lost the poison
         n -= 1
     # Take h, if it is still the head and still links to nxt: no jump from
     # here to the end, so a micropython.schedule callback cannot cut in (see
