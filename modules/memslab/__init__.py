@@ -18,8 +18,9 @@ hot path, _compiled.py the viper pair compiled per slab (engine="compiled");
 _errors.py the checks at the edge; _explain.py the messages;
 _selfcheck.py the engine self-check; _guard.py the critical section;
 _waitq.py and _async.py waiting for a block; _picture.py dump();
-_inventory.py used() and reset(); _pool.py MemPool; _hooks.py what the
-engines call when they say no. `import memslab` loads this file, _errors,
+_inventory.py used() and reset(); _pool.py MemPool; _queue.py (and
+_queue_viper.py) BlockQueue; _hooks.py what the engines call when they say
+no. `import memslab` loads this file, _errors,
 _hooks and _viper; _python loads where it runs (no native emitter,
 engine="python", or viper's fallback); the rest loads when first used.
 """
@@ -375,6 +376,19 @@ def MemPool(classes, buffer=None, *, engine="auto", checked=False, threadsafe=Fa
     from . import _pool
 
     return _pool.MemPool(classes, buffer, engine=engine, checked=checked, threadsafe=threadsafe)
+
+
+def BlockQueue(owner):
+    """A FIFO of one MemSlab's or MemPool's block handles, from an IRQ to a task.
+
+    q.put(h) and q.get() (None when empty) are O(1) and heap-free (hard-IRQ
+    safe); await q.get_async(timeout_ms=None), async for h in q,
+    q.get_wait(timeout_ms=None), len(q). See _queue.py, loaded by the first
+    BlockQueue().
+    """
+    from . import _queue
+
+    return _queue.BlockQueue(owner)
 
 
 def _no_enter():

@@ -1,0 +1,318 @@
+"""BlockQueue: a FIFO of block handles, from an interrupt to a task or core 1.
+
+    q = BlockQueue(slab)        # or BlockQueue(pool): room for every handle it has
+    q.put(h)                    # hard IRQ, soft IRQ, thread, task: O(1), heap-free
+    h = q.get()                 # the oldest handle, or None
+    h = await q.get_async(timeout_ms=None)   # also: async for h in q
+    h = q.get_wait(timeout_ms=None)          # a thread or core 1 (threadsafe owner)
+
+Loaded by the first BlockQueue(): `import memslab` does not pay for it.
+
+The state is one array('i'): seven header words, then a link per handle and
+the sentinel's (4 bytes per handle):
+    0 TAIL   the newest queued handle; N (the sentinel) when empty
+    1 COUNT  handles queued now: len(q)
+    2 N      the owner's num_blocks: the capacity, so a put never lacks room
+    3 FLAGS  viper pair: 1 a 64-bit port, 2 a checked slab (read its bitmap
+             at OWN), 4 a checked pool (ask it)
+    4 BOX    viper pair: its box's value word minus the state's address
+    5 WAIT   tasks and threads waiting in get_async/get_wait (word 5, as
+             in a slab's state: _waitq counts waiters there)
+    6 OWN    viper pair, checked slab: its bitmap's address minus the state's
+    7 + h    handle h's link: 0 not queued; j + 1 when j follows h (N + 1:
+             h is the newest); -1 handed to a waiting task, not yet taken
+    7 + N    the sentinel's link: the oldest handle + 1 (N + 1: empty)
+BOX and OWN are kept mod 2**32 (within 32 signed bits on a 64-bit port).
+The queue is a ring through the sentinel, so neither put nor get tests for
+"empty" before changing links, and each handle's link says whether it is
+queued: a second put of a queued handle is refused in every mode.
+
+Waiting is a slab's waiting, reused: to _waitq and _async the queue looks like
+a slab (_Side) whose alloc() is get() and whose free(h) is put(h). put() with
+waiters hands h straight to the oldest one (first come, first served) and
+sets its ThreadSafeFlag, which a hard IRQ may do; a waiter cancelled or timed
+out after the hand-off puts h back, so no handle is lost.
+"""
+
+from array import array
+
+import uctypes
+from micropython import const
+
+from . import _NO_SECTION, MemSlab, _glue
+from ._errors import LOCKED, check_timeout
+
+_TAIL = const(0)
+_COUNT = const(1)
+_N = const(2)
+_FLAGS = const(3)
+_BOX = const(4)
+_WAIT = const(5)
+_OWN = const(6)
+_HEADER = const(7)  # words before link 0
+_W64 = const(1)
+_CHK = const(2)
+_ASK = const(4)
+_BITS = const(32)  # byte offset of a checked slab's bitmap in its state (_layout.BITS)
+_HANDED = const(-1)  # a handle's link while a waiter holds it and has not run
+
+
+class BlockQueue:
+    """A FIFO of the block handles of one MemSlab or MemPool (see the module doc)."""
+
+    engine = "viper"  # "python": the bytecode pair
+    threadsafe = False
+    _put_raw = None  # put() without the threadsafe guard, when there is one
+    _section = _NO_SECTION
+    _r = range(0x3FFFFFFF)  # _r[h]: the small int h, for any int h in range
+
+    def __init__(self, owner):
+        if isinstance(owner, MemSlab):
+            one = owner
+        elif owner.__class__.__name__ == "MemPool":
+            one = owner.slabs[0]  # the classes share engine, checked and threadsafe
+        else:
+            raise TypeError(
+                "BlockQueue(owner): owner is a MemSlab or a MemPool, got %s"
+                % type(owner).__name__
+            )
+        n = owner.num_blocks
+        s = array("i", bytes(4 * (_HEADER + n + 1)))
+        s[_TAIL] = n
+        s[_N] = n
+        s[_HEADER + n] = n + 1  # the sentinel links to itself: empty
+        self._owner = owner
+        self._s = s
+        self._L = memoryview(s)[_HEADER:]
+        checked = getattr(owner, "checked", one.checked)
+        get, put = self._pair(getattr(owner, "engine", one.engine), checked)
+        if getattr(owner, "threadsafe", one.threadsafe):
+            from . import _guard
+
+            self.threadsafe = True
+            self._put_raw = put
+            get, put, self._section = _guard.guarded(get, put)
+        self.get = get
+        self.put = put
+        self._side = _Side(self)
+
+    # The hot path: closures set per instance (shadowing these two methods,
+    # which are here for help() and editors).
+    def put(self, h):
+        """Append handle h. Heap-free, O(1): legal in a hard IRQ.
+
+        Hands h straight to the oldest waiting task/thread, if any. A non-int
+        is a TypeError; out of range, already queued, or (checked owner) not
+        allocated, a ValueError; a refused put changes nothing.
+        """
+        return self.put(h)
+
+    def get(self):
+        """The oldest handle, or None when the queue is empty. Heap-free, O(1)."""
+        return self.get()
+
+    def __len__(self):
+        return self._s[_COUNT]
+
+    def get_async(self, timeout_ms=None):
+        """Awaitable: the oldest handle, waiting while the queue is empty.
+
+        None if timeout_ms (None: wait forever) passes first. Waiting tasks are
+        served first come, first served; a task cancelled while waiting never
+        loses a handle. Allocates: call it from tasks, not IRQs.
+        """
+        check_timeout("get_async", timeout_ms)
+        return _taken(_glue().alloc(self._side, timeout_ms), self._L)
+
+    def __aiter__(self):
+        return self
+
+    def __anext__(self):
+        return self.get_async()  # `async for h in q` never ends: break out of it
+
+    def get_wait(self, timeout_ms=None):
+        """Block this thread (or core 1) until a handle is queued; None on timeout.
+
+        Needs a threadsafe owner. Waiting threads and get_async tasks share one
+        first-come, first-served order; the thread polls every millisecond.
+        """
+        check_timeout("get_wait", timeout_ms)
+        if not self.threadsafe:
+            raise ValueError(
+                "get_wait() needs a threadsafe owner, MemSlab(..., threadsafe=True): "
+                "the waiting thread and whoever puts share the queue"
+            )
+        from . import _waitq
+
+        h = _waitq.alloc_wait(self._side, timeout_ms)
+        if h is not None:
+            self._L[h] = 0  # handed over by put(): the thread's now
+        return h
+
+    def clear(self):
+        """Empty the queue; return its handles, oldest first. They stay allocated:
+        free them, or pass them to slab.reset(owned) (which knows nothing of
+        queues). Allocates: not in IRQs."""
+        out = []
+        while True:
+            h = self.get()
+            if h is None:
+                return out
+            out.append(h)
+
+    # -- slow paths, called by the pairs: each raises or hands h on --
+
+    def _refuse(self, h):
+        """put(h) said no: raise the error that says why (prebuilt under heap_lock)."""
+        n = self._s[_N]
+        if h.__class__ is int and 0 <= h < n and h is not self._r[h]:
+            # an int of the right value that is not a small int (array('q')): put that
+            return (self._put_raw or self.put)(self._r[h])
+        exc = TypeError if h.__class__ is not int else ValueError
+        try:
+            if exc is TypeError:
+                msg = "(h): h is a block handle (int), got %s" % type(h).__name__
+            elif not 0 <= h < n:
+                msg = "(%d): no such block; the owner's handles are 0..%d" % (h, n - 1)
+            elif self._L[h]:
+                msg = "(%d): block %d is queued already (or handed to a waiting task); put it once"
+                msg %= (h, h)
+            else:
+                msg = "(%d): block %d is free; put only a block you allocated" % (h, h)
+        except MemoryError:
+            raise LOCKED[exc]
+        raise exc("BlockQueue.put" + msg)
+
+    def _handoff(self, h):
+        # put(h) with waiters: h goes to the oldest, marked handed until it runs
+        # (a second put of h is refused meanwhile). Allocation-free: IRQ-safe.
+        h = self._r[h]
+        self._L[h] = _HANDED
+        self._side._waiters.give(h)
+
+    def _owned(self, h):
+        """Whether the (checked) owner counts handle h allocated. Heap-free."""
+        h = self._r[h]
+        o = self._owner
+        if isinstance(o, MemSlab):
+            return o._is_used(h)
+        c = len(o.first) - 1
+        while h < o.first[c]:
+            c -= 1
+        return o.slabs[c]._is_used(h - o.first[c])
+
+    def _pair(self, engine, checked):
+        s = self._s
+        if engine != "python":
+            try:
+                from . import _queue_viper, _viper
+
+                if _viper.FAST:  # False: tests drive the python pair on viper slabs
+                    get, put = _queue_viper.pair(self, uctypes.addressof(s))
+                    slab = self._owner if isinstance(self._owner, MemSlab) else None
+                    if _fits(s, get, put, checked, slab):
+                        return get, put
+            except Exception:  # noqa: BLE001, S110 - no viper here: the python pair
+                pass
+        self.engine = "python"
+        return _python_pair(self, s, self._L, checked)
+
+
+def _fits(s, get, put, checked, owner):
+    """Check the object model and the closures' box (see _viper.py), write
+    BOX, OWN and FLAGS, and try the pair once on this empty queue; False:
+    use the python pair."""
+    from . import _viper
+
+    w = _viper.word_size()
+    box = _viper.find_box(get, put, w) if w else None
+    if box is None:
+        return False
+    a = uctypes.addressof(s)
+    own = uctypes.addressof(owner._st) + _BITS - a if checked and owner is not None else 0
+    for i, e in ((_BOX, box - a), (_OWN, own)):
+        if w == 8 and not -(1 << 31) <= e < 1 << 31:
+            return False
+        s[i] = ((e + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)  # as a signed word, mod 2**32
+    s[_FLAGS] = _W64 if w == 8 else 0
+    try:  # the machine code, once (a wrong constant in frozen code shows here)
+        ok = get() is None
+        put(0)
+        ok = ok and s[_COUNT] == 1 and get() == 0 and get() is None
+    except Exception:  # noqa: BLE001
+        ok = False
+    if checked:
+        s[_FLAGS] |= _CHK if owner is not None else _ASK
+    return ok and s[_COUNT] == 0 and s[_TAIL] == s[_N] and s[_HEADER] == 0
+
+
+def _python_pair(q, s, lk, checked):
+    """(get, put) in bytecode, over the same state.
+
+    A micropython.schedule callback runs between bytecodes, at jumps; it may
+    put or get on this queue too. So each commit is straight-line code (no
+    if/and/or/loop) that reads what it writes after the last jump. Cells plus
+    arguments stay at most five, and frames small: a bigger call's frame
+    comes from the heap.
+    """
+    n = s[_N]
+
+    def get():
+        while True:
+            if lk[n] == n + 1:  # the sentinel links to itself: empty
+                return None
+            h = lk[n] - 1  # the head, read again after the jump
+            x = lk[h]  # its successor + 1 (the sentinel's own link if a callback emptied it)
+            lk[n] = x
+            ok = h != n
+            lk[h] = x * (1 - ok)  # 0: h is no longer queued
+            x = (x == n + 1) * (n - s[_TAIL]) + s[_TAIL]  # the tail: the sentinel if now empty
+            s[_TAIL] = x
+            s[_COUNT] -= ok
+            if ok:
+                return h
+
+    def put(h):
+        if h.__class__ is not int or h < 0 or h >= s[_N] or lk[h]:
+            return q._refuse(h)  # not an int, out of range, or queued already
+        if checked and not q._owned(h):
+            return q._refuse(h)
+        if s[_WAIT]:
+            return q._handoff(h)
+        x = s[_TAIL]
+        s[_TAIL] = h
+        h = s[_TAIL]  # the small int, whatever int object h was
+        lk[h] = s[_N] + 1  # h ends the queue: it links to the sentinel
+        lk[x] = h + 1  # the old tail (the sentinel when empty) links to h
+        s[_COUNT] += 1
+
+    return get, put
+
+
+async def _taken(aw, lk):
+    h = await aw
+    if h is not None:
+        lk[h] = 0  # handed over by put(): the task's now
+    return h
+
+
+class _Side:
+    """The queue as _waitq and _async see a slab: alloc() is get(), free(h) puts
+    back a handle that was handed to a waiter which will not take it."""
+
+    _waiters = None  # _waitq.Waiters, made by the first waiter
+
+    def __init__(self, q):
+        self._q = q
+        self.alloc = q.get
+        self._sw = q._s
+        self._section = q._section
+
+    def free(self, h):
+        self._q._L[h] = 0
+        self._q.put(h)
+
+    def _free_raw(self, h):  # the same inside the guard (Waiters.give holds it)
+        q = self._q
+        q._L[h] = 0
+        (q._put_raw or q.put)(h)
