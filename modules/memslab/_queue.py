@@ -34,9 +34,8 @@ sets its ThreadSafeFlag, which a hard IRQ may do; a waiter cancelled or timed
 out after the hand-off puts h back, so no handle is lost.
 """
 
-from array import array
-
 import uctypes
+from array import array
 from micropython import const
 
 from . import _NO_SECTION, MemSlab, _glue
@@ -73,8 +72,7 @@ class BlockQueue:
             one = owner.slabs[0]  # the classes share engine, checked and threadsafe
         else:
             raise TypeError(
-                "BlockQueue(owner): owner is a MemSlab or a MemPool, got %s"
-                % type(owner).__name__
+                "BlockQueue(owner): owner is a MemSlab or a MemPool, got %s" % type(owner).__name__
             )
         n = owner.num_blocks
         s = array("i", bytes(4 * (_HEADER + n + 1)))

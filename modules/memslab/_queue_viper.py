@@ -80,7 +80,7 @@ def pair(q, state_at):
             b = ptr8(p + (o - (((o >> 31) << 16) << 16)))
             if (b[i >> 3] >> (i & 7)) & 1 == 0:
                 return q._refuse(h)
-        if x & _ASK:
+        if x & _ASK:  # noqa: SIM102 - viper: an int test, then an object test
             if not q._owned(h):
                 return q._refuse(h)
         if s[_WAIT]:
