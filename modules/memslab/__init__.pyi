@@ -11,6 +11,8 @@ from _mpy_shed import AnyWritableBuf
 
 VIPER_ERROR: str | None
 _NO_SECTION: tuple[Any, Any]  # internal: the (enter, exit) of a slab without a guard
+
+def _glue() -> Any: ...  # internal: memslab._async, loaded by the first waiting task
 """Why the viper engine is not used: None while it is in use."""
 
 class SlabCorruptedError(RuntimeError):
@@ -69,6 +71,24 @@ class MemSlab:
     def used(self) -> list[int]: ...
     def reset(self, owned: list[int] | tuple[int, ...] = ()) -> None: ...
     def dump(self, limit: int = 48) -> str: ...
+    def _is_used(self, h: int) -> int: ...  # internal: checked mode's bit for block h
+
+class BlockQueue:
+    """A FIFO of one MemSlab's or MemPool's block handles, from an IRQ to a task."""
+
+    engine: str
+    threadsafe: bool
+    def __init__(self, owner: MemSlab | MemPool) -> None: ...
+    def put(self, h: int) -> None:
+        """Append h: O(1), heap-free, legal in a hard IRQ; hands h to the oldest waiter."""
+    def get(self) -> int | None:
+        """The oldest handle, or None when empty: O(1), heap-free."""
+    def __len__(self) -> int: ...
+    async def get_async(self, timeout_ms: int | None = None) -> int | None: ...
+    def __aiter__(self) -> BlockQueue: ...
+    async def __anext__(self) -> int: ...
+    def get_wait(self, timeout_ms: int | None = None) -> int | None: ...
+    def clear(self) -> list[int]: ...
 
 class MemPool:
     """Size classes over slabs: MemPool(((16, 32), (64, 16), (256, 4)))."""

@@ -186,7 +186,9 @@ class BlockQueue:
         # (a second put of h is refused meanwhile). Allocation-free: IRQ-safe.
         h = self._r[h]
         self._L[h] = _HANDED
-        self._side._waiters.give(h)
+        w = self._side._waiters
+        if w is not None:  # always: WAIT counts its waiters (the test narrows w for pyright)
+            w.give(h)
 
     def _owned(self, h):
         """Whether the (checked) owner counts handle h allocated. Heap-free."""
