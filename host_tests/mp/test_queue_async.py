@@ -353,8 +353,54 @@ def _consume(h, owner, stamp, seen, ctr):
     owner.free(h)
 
 
-def run_pipeline(owner):
-    _thread = mptest.thread_or_skip()
+def in_thread(owner, q, stamp, ctr):
+    """Start the producer in a thread (the Unix port; core 1 of an RP2040)."""
+    mptest.thread_or_skip().start_new_thread(producer, (owner, q, stamp, ctr))
+
+
+# The hard-timer producer's state: module globals, so that the handler is a
+# plain function (a closure of five or more cells and arguments allocates per
+# call) and takes nothing but globals and array items.
+TIMER = [None, None, None, None, False]  # owner, queue, stamps, counters, a pool?
+SEQ = array("i", [0])
+
+
+def on_tick(_timer):
+    """A real hard IRQ (machine.Timer(hard=True)): the producer, one event per tick."""
+    ctr = TIMER[3]  # one name at a time: unpacking four would build a tuple
+    if ctr[0]:
+        return
+    try:
+        owner = TIMER[0]
+        q = TIMER[1]
+        stamp = TIMER[2]
+        h = owner.alloc(1) if TIMER[4] else owner.alloc()
+        if h is None:
+            ctr[1] += 1  # no block: this tick's event waits for the next tick
+            return
+        stamp[h] = SEQ[0]
+        q.put(h)
+        SEQ[0] += 1
+        if SEQ[0] == EVENTS:
+            ctr[0] = 1
+    except Exception:  # noqa: BLE001 - a prebuilt exception (the heap is locked)
+        ctr[3] = 1
+        ctr[0] = 1
+
+
+def on_hard_timer(owner, q, stamp, ctr):
+    """Start the producer as a hard timer interrupt (rp2), or skip."""
+    try:
+        from machine import Timer
+
+        SEQ[0] = 0
+        TIMER[:] = [owner, q, stamp, ctr, hasattr(owner, "slabs")]
+        return Timer(freq=2000, mode=Timer.PERIODIC, callback=on_tick, hard=True)
+    except (ImportError, ValueError, TypeError) as e:  # no machine.Timer, or no hard IRQs
+        raise mptest.SkipTest("no hard timer interrupt on this port: %r" % e)
+
+
+def run_pipeline(owner, start=in_thread):
     q = BlockQueue(owner)
     n = owner.num_blocks
     stamp = array("i", [-1] * n)
@@ -366,7 +412,7 @@ def run_pipeline(owner):
         tasks = [
             asyncio.create_task(consumer(i, owner, q, stamp, seen, ctr)) for i in range(CONSUMERS)
         ]
-        _thread.start_new_thread(producer, (owner, q, stamp, ctr))
+        timer = start(owner, q, stamp, ctr)
         nxt = CANCEL_EVERY
         k = 0
         t0 = time.ticks_ms()
@@ -384,6 +430,8 @@ def run_pipeline(owner):
                 k += 1
             await asyncio.sleep_ms(0)
         await until(lambda: ctr[0], "the producer to finish")
+        if timer is not None:
+            timer.deinit()
         for t in tasks:  # each leaves the line as its cancel lands
             eq(await cancelled(t), True, "a consumer ended by its cancel")
 
@@ -413,3 +461,11 @@ def test_nothing_lost_irq_thread_async_consumers_and_cancels_pool():
 
 def test_nothing_lost_checked():
     run_pipeline(mptest.slab(16, 3, threadsafe=True, checked=True))
+
+
+def test_nothing_lost_from_a_hard_timer_irq():
+    # The same run with a real hard interrupt as the producer, where the port
+    # has one (rp2; the emulated Pico too): slab.alloc() and q.put() in the
+    # handler, everything else in tasks, the guard masking the IRQ around each
+    # task-side call.
+    run_pipeline(mptest.slab(16, 4, threadsafe=True), on_hard_timer)

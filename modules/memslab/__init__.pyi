@@ -13,6 +13,7 @@ VIPER_ERROR: str | None
 _NO_SECTION: tuple[Any, Any]  # internal: the (enter, exit) of a slab without a guard
 
 def _glue() -> Any: ...  # internal: memslab._async, loaded by the first waiting task
+
 """Why the viper engine is not used: None while it is in use."""
 
 class SlabCorruptedError(RuntimeError):

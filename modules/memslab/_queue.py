@@ -34,25 +34,21 @@ sets its ThreadSafeFlag, which a hard IRQ may do; a waiter cancelled or timed
 out after the hand-off puts h back, so no handle is lost.
 """
 
-import uctypes
 from array import array
 from micropython import const
 
 from . import _NO_SECTION, MemSlab, _glue
 from ._errors import LOCKED, check_timeout
 
-_TAIL = const(0)
-_COUNT = const(1)
-_N = const(2)
-_FLAGS = const(3)
-_BOX = const(4)
-_WAIT = const(5)
-_OWN = const(6)
-_HEADER = const(7)  # words before link 0
-_W64 = const(1)
-_CHK = const(2)
-_ASK = const(4)
-_BITS = const(32)  # byte offset of a checked slab's bitmap in its state (_layout.BITS)
+# The state's words (see above; the pairs keep copies: test_layout.py compares).
+_QTAIL = const(0)
+_QCOUNT = const(1)
+_QN = const(2)
+_QFLAGS = const(3)
+_QBOX = const(4)
+_WAIT = const(5)  # the slab layout's WAIT: _waitq counts waiters there
+_QOWN = const(6)
+_QHEADER = const(7)  # words before link 0
 _HANDED = const(-1)  # a handle's link while a waiter holds it and has not run
 
 
@@ -61,7 +57,6 @@ class BlockQueue:
 
     engine = "viper"  # "python": the bytecode pair
     threadsafe = False
-    _put_raw = None  # put() without the threadsafe guard, when there is one
     _section = _NO_SECTION
     _r = range(0x3FFFFFFF)  # _r[h]: the small int h, for any int h in range
 
@@ -75,42 +70,29 @@ class BlockQueue:
                 "BlockQueue(owner): owner is a MemSlab or a MemPool, got %s" % type(owner).__name__
             )
         n = owner.num_blocks
-        s = array("i", bytes(4 * (_HEADER + n + 1)))
-        s[_TAIL] = n
-        s[_N] = n
-        s[_HEADER + n] = n + 1  # the sentinel links to itself: empty
+        s = array("i", bytes(4 * (_QHEADER + n + 1)))
+        s[_QTAIL] = n
+        s[_QN] = n
+        s[_QHEADER + n] = n + 1  # the sentinel links to itself: empty
         self._owner = owner
         self._s = s
-        self._L = memoryview(s)[_HEADER:]
+        self._L = memoryview(s)[_QHEADER:]
         checked = getattr(owner, "checked", one.checked)
         get, put = self._pair(getattr(owner, "engine", one.engine), checked)
         if getattr(owner, "threadsafe", one.threadsafe):
             from . import _guard
 
             self.threadsafe = True
-            self._put_raw = put
             get, put, self._section = _guard.guarded(get, put)
         self.get = get
         self.put = put
         self._side = _Side(self)
 
-    # The hot path: closures set per instance (shadowing these two methods,
-    # which are here for help() and editors).
-    def put(self, h):
-        """Append handle h. Heap-free, O(1): legal in a hard IRQ.
-
-        Hands h straight to the oldest waiting task/thread, if any. A non-int
-        is a TypeError; out of range, already queued, or (checked owner) not
-        allocated, a ValueError; a refused put changes nothing.
-        """
-        return self.put(h)
-
-    def get(self):
-        """The oldest handle, or None when the queue is empty. Heap-free, O(1)."""
-        return self.get()
+    # put(h) and get(): closures set per instance in __init__ (no method lookup);
+    # the stubs (__init__.pyi) document them.
 
     def __len__(self):
-        return self._s[_COUNT]
+        return self._s[_QCOUNT]
 
     def get_async(self, timeout_ms=None):
         """Awaitable: the oldest handle, waiting while the queue is empty.
@@ -162,10 +144,10 @@ class BlockQueue:
 
     def _refuse(self, h):
         """put(h) said no: raise the error that says why (prebuilt under heap_lock)."""
-        n = self._s[_N]
+        n = self._s[_QN]
         if h.__class__ is int and 0 <= h < n and h is not self._r[h]:
             # an int of the right value that is not a small int (array('q')): put that
-            return (self._put_raw or self.put)(self._r[h])
+            return self.put(self._r[h])  # (a guard lets its own holder in again)
         exc = TypeError if h.__class__ is not int else ValueError
         try:
             if exc is TypeError:
@@ -202,91 +184,20 @@ class BlockQueue:
         return o.slabs[c]._is_used(h - o.first[c])
 
     def _pair(self, engine, checked):
-        s = self._s
         if engine != "python":
-            try:
-                from . import _queue_viper, _viper
+            try:  # where viper runs and its checks pass; else the python pair
+                from . import _queue_viper
 
-                if _viper.FAST:  # False: tests drive the python pair on viper slabs
-                    get, put = _queue_viper.pair(self, uctypes.addressof(s))
-                    slab = self._owner if isinstance(self._owner, MemSlab) else None
-                    if _fits(s, get, put, checked, slab):
-                        return get, put
+                slab = self._owner if isinstance(self._owner, MemSlab) else None
+                pair = _queue_viper.make(self, self._s, checked, slab)
+                if pair is not None:
+                    return pair
             except Exception:  # noqa: BLE001, S110 - no viper here: the python pair
                 pass
         self.engine = "python"
-        return _python_pair(self, s, self._L, checked)
+        from . import _queue_python  # loaded only where it runs
 
-
-def _fits(s, get, put, checked, owner):
-    """Check the object model and the closures' box (see _viper.py), write
-    BOX, OWN and FLAGS, and try the pair once on this empty queue; False:
-    use the python pair."""
-    from . import _viper
-
-    w = _viper.word_size()
-    box = _viper.find_box(get, put, w) if w else None
-    if box is None:
-        return False
-    a = uctypes.addressof(s)
-    own = uctypes.addressof(owner._st) + _BITS - a if checked and owner is not None else 0
-    for i, e in ((_BOX, box - a), (_OWN, own)):
-        if w == 8 and not -(1 << 31) <= e < 1 << 31:
-            return False
-        s[i] = ((e + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)  # as a signed word, mod 2**32
-    s[_FLAGS] = _W64 if w == 8 else 0
-    try:  # the machine code, once (a wrong constant in frozen code shows here)
-        ok = get() is None
-        put(0)
-        ok = ok and s[_COUNT] == 1 and get() == 0 and get() is None
-    except Exception:  # noqa: BLE001
-        ok = False
-    if checked:
-        s[_FLAGS] |= _CHK if owner is not None else _ASK
-    return ok and s[_COUNT] == 0 and s[_TAIL] == s[_N] and s[_HEADER] == 0
-
-
-def _python_pair(q, s, lk, checked):
-    """(get, put) in bytecode, over the same state.
-
-    A micropython.schedule callback runs between bytecodes, at jumps; it may
-    put or get on this queue too. So each commit is straight-line code (no
-    if/and/or/loop) that reads what it writes after the last jump. Cells plus
-    arguments stay at most five, and frames small: a bigger call's frame
-    comes from the heap.
-    """
-    n = s[_N]
-
-    def get():
-        while True:
-            if lk[n] == n + 1:  # the sentinel links to itself: empty
-                return None
-            h = lk[n] - 1  # the head, read again after the jump
-            x = lk[h]  # its successor + 1 (the sentinel's own link if a callback emptied it)
-            lk[n] = x
-            ok = h != n
-            lk[h] = x * (1 - ok)  # 0: h is no longer queued
-            x = (x == n + 1) * (n - s[_TAIL]) + s[_TAIL]  # the tail: the sentinel if now empty
-            s[_TAIL] = x
-            s[_COUNT] -= ok
-            if ok:
-                return h
-
-    def put(h):
-        if h.__class__ is not int or h < 0 or h >= s[_N] or lk[h]:
-            return q._refuse(h)  # not an int, out of range, or queued already
-        if checked and not q._owned(h):
-            return q._refuse(h)
-        if s[_WAIT]:
-            return q._handoff(h)
-        x = s[_TAIL]
-        s[_TAIL] = h
-        h = s[_TAIL]  # the small int, whatever int object h was
-        lk[h] = s[_N] + 1  # h ends the queue: it links to the sentinel
-        lk[x] = h + 1  # the old tail (the sentinel when empty) links to h
-        s[_COUNT] += 1
-
-    return get, put
+        return _queue_python.pair(self, self._s, self._L, checked)
 
 
 async def _taken(aw, lk):
@@ -301,6 +212,7 @@ class _Side:
     back a handle that was handed to a waiter which will not take it."""
 
     _waiters = None  # _waitq.Waiters, made by the first waiter
+    _free_raw = None  # Waiters.give() then calls free()
 
     def __init__(self, q):
         self._q = q
@@ -310,9 +222,4 @@ class _Side:
 
     def free(self, h):
         self._q._L[h] = 0
-        self._q.put(h)
-
-    def _free_raw(self, h):  # the same inside the guard (Waiters.give holds it)
-        q = self._q
-        q._L[h] = 0
-        (q._put_raw or q.put)(h)
+        self._q.put(h)  # also inside the guard (Waiters.give): it lets its holder in
