@@ -22,6 +22,8 @@ help: setup
 	@echo "  firmware    .mpy trees per board in firmware/<BOARD>/lib"
 	@echo "  deploy      copy a board's build to a device:  BOARD=RPI_PICO PORT=/dev/ttyACM0"
 	@echo "  test-board  deploy, then run host_tests/mp on the device"
+	@echo "  bench-board      deploy, then make bench's measurements on the device:  PORT=/dev/ttyACM0"
+	@echo "  footprint-board  deploy, then the heap memslab takes there: import, slabs, MemPool, break-even"
 	@echo "  soak        long threads + tasks + IRQ run (not in CI)"
 	@echo "  clean       remove .venv, results and caches"
 

@@ -16,6 +16,10 @@ A variant is where the package comes from and how big the heap is:
   fallback the .py package with the viper engine's build-time checks made to
            fail (MEMSLAB_VIPER_FAST=0: memslab._viper.FAST = False), so viper
            slabs get the plain pair; for the small-heap (core) modules
+  recompiled  the .mpy build with the viper engine compiled again from its
+           source text (_vipersrc.py; MEMSLAB_VIPER_RECOMPILE=1), as frozen
+           firmware whose machine code failed the self-check runs it; for the
+           small-heap (core) modules
 engine="compiled" items run in src and mpy only (see MicroPythonFile.collect).
 The item runs `micropython run.py <module> <test> <engine>`; on failure the
 MicroPython traceback is the pytest failure message; a test that raised
@@ -43,8 +47,9 @@ VARIANTS = {
     "heap64k": (ROOT / "firmware" / "UNIX" / "lib", ["-X", "heapsize=64K"], SMALL_HEAP),
     "src64k": (ROOT / "modules", ["-X", "heapsize=64K"], SMALL_HEAP_SOURCE),
     "fallback": (ROOT / "modules", [], SMALL_HEAP),
+    "recompiled": (ROOT / "firmware" / "UNIX" / "lib", [], SMALL_HEAP),
 }
-ENV = {"fallback": {"MEMSLAB_VIPER_FAST": "0"}}
+ENV = {"fallback": {"MEMSLAB_VIPER_FAST": "0"}, "recompiled": {"MEMSLAB_VIPER_RECOMPILE": "1"}}
 
 
 def run_micropython(args, lib=ROOT / "modules", extra=(), timeout=120, cwd=MP_DIR, env=None):
@@ -83,7 +88,7 @@ class MicroPythonFile(pytest.File):
                 if which != "all" and which + "\n" not in text:
                     continue
                 if variant in ENV and engine in ("python", "compiled"):
-                    continue  # the fallback variant is about viper slabs
+                    continue  # the fallback and recompiled variants are about viper slabs
                 if engine == "compiled" and "heapsize" in " ".join(extra):
                     # Compiling a slab's pair needs a free block of some KB: on a
                     # 64K heap it fits or not depending on where ASLR put the heap

@@ -146,11 +146,18 @@ def test_a_board_without_arch_stops_make(tmp_path):
 
 def test_test_board_command_line():
     out = make_n("test-board", "PORT=/dev/ttyACM0", "TESTS=test_core test_errors")
-    assert "tools/boards.py test-board --port /dev/ttyACM0 test_core test_errors" in out
+    assert (
+        "tools/boards.py test-board --port /dev/ttyACM0 --threads 1 test_core test_errors" in out
+    )
+    out = make_n("test-board", "PORT=/dev/ttyACM0", "THREADS=0", "TESTS=test_threads")
+    assert "tools/boards.py test-board --port /dev/ttyACM0 --threads 0 test_threads" in out
     assert "tools/boards.py deploy --board RPI_PICO --port /dev/ttyACM0" in out  # deploys first
     (argv,) = boards.test_board_commands("/dev/ttyACM0", ["test_core"])
     assert argv[:6] == [boards.MPREMOTE, "connect", "/dev/ttyACM0", "mount", str(MP_DIR), "exec"]
     assert argv[6] == boards.board_test_code(["test_core"])
+    assert "mptest.THREADS = True" in argv[6]
+    (argv,) = boards.test_board_commands("/dev/ttyACM0", ["test_core"], threads=False)
+    assert "mptest.THREADS = False" in argv[6]
     # no modules: every test module, each named (one summary line per module)
     (argv,) = boards.test_board_commands("/dev/ttyACM0")
     assert argv[6] == boards.board_test_code(boards.all_test_modules())

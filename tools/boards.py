@@ -3,7 +3,7 @@
     python tools/boards.py list                        board names, one a line
     python tools/boards.py mpy-cross-flags RPI_PICO    -march=... and the board's extra flags
     python tools/boards.py deploy --board B --port P [--main main.py] [--dry-run]
-    python tools/boards.py test-board --port P [--dry-run] [test_core ...]
+    python tools/boards.py test-board --port P [--threads 0] [--dry-run] [test_core ...]
 
 A board is a folder boards/<NAME>/ holding board.mk, lines of `NAME := value`
 (ARCH, HEAP_KB, STUBS, optional MPY_CROSS_FLAGS). This file is their only parser:
@@ -122,14 +122,18 @@ def all_test_modules():
     return sorted(p.stem for p in MP_TESTS.glob("test_*.py"))
 
 
-def board_test_code(modules):
+def board_test_code(modules, threads=True):
     """Board-side code: run each test module with run.py, between "== module"/"== end"
     lines (the end line carries the module's milliseconds); a module that does not even
-    import counts as one failure. Raises at the end if anything failed."""
+    import counts as one failure. Raises at the end if anything failed. threads=False:
+    every test that would start a thread (core 1) says SKIP instead (mptest.THREADS)."""
     return (
         "import gc, sys, time\n"
         "import memslab\n"
         'print("== memslab", memslab.__file__)\n'
+        "import mptest\n"
+        "mptest.THREADS = %s\n"
+        'print("== threads", mptest.THREADS)\n'
         "import run\n"
         "n = 0\n"
         "for m in [%s]:\n"
@@ -146,17 +150,27 @@ def board_test_code(modules):
         "    gc.collect()\n"
         "if n:\n"
         '    raise AssertionError("%%d test(s) failed on the board" %% n)\n'
-        % ", ".join('"%s"' % m for m in modules)
+        % (bool(threads), ", ".join('"%s"' % m for m in modules))
     )
 
 
-def test_board_commands(port, modules=()):
+def test_board_commands(port, modules=(), threads=True):
     """mpremote: mount host_tests/mp as /remote, run the tests against the deployed /lib."""
     for m in modules:
         if not re.match(r"^test_\w+$", m) or not (MP_TESTS / (m + ".py")).is_file():
             raise ValueError("no test module %r in %s" % (m, MP_TESTS))
     modules = list(modules) or all_test_modules()
-    return [[MPREMOTE, "connect", port, "mount", str(MP_TESTS), "exec", board_test_code(modules)]]
+    return [
+        [
+            MPREMOTE,
+            "connect",
+            port,
+            "mount",
+            str(MP_TESTS),
+            "exec",
+            board_test_code(modules, threads),
+        ]
+    ]
 
 
 def summarize(output, modules, lib=LIB):
@@ -262,6 +276,13 @@ def main(argv=None):
     d.add_argument("--main", default="main.py", help="name of the example on the board")
     t = sub.add_parser("test-board")
     t.add_argument("--port", default="auto")
+    t.add_argument(
+        "--threads",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="0: tests that start a thread or core 1 say SKIP (a board without core 1)",
+    )
     t.add_argument("modules", nargs="*", help="test modules (default: all)")
     args = ap.parse_args(argv)
 
@@ -275,7 +296,7 @@ def main(argv=None):
             sys.exit("missing %s: run `make firmware-%s` first" % (", ".join(missing), args.board))
         _run(deploy_commands(args.board, args.port, args.main), args.dry_run)
     elif args.cmd == "test-board":
-        cmds = test_board_commands(args.port, args.modules)
+        cmds = test_board_commands(args.port, args.modules, bool(args.threads))
         t0 = time.monotonic()
         out, rc = _run(cmds, args.dry_run, capture=True)
         if args.dry_run:

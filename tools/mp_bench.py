@@ -1,6 +1,8 @@
 """memslab benchmark: runs inside MicroPython (Unix port or a board), prints one JSON line.
 
     micropython -X heapsize=8M bench.py [quick] [pairs] [heap] [messages] [scaling]
+    (on a board, through mpremote: sys.argv = ["mp_bench", "board", ...]; and
+    pairs=N repeats=N messages=N to set the counts)
 
 Every number is measured in this one process, side by side:
   pairs      alloc+free pair time of memslab (each engine, via locals, the viper
@@ -40,6 +42,23 @@ MESSAGE_BYTES = 64
 HEAP_BLOCKS = 64
 HEAP_SIZES = (16, 64, 256)
 SCALING = (16, 1024, 65536)
+# "board": tools/bench_board.py on a board through mpremote. A Pico runs ~100x slower
+# than the host and gc.mem_free() walks its whole heap (~9 ms on a Pico), so fewer and
+# shorter runs; "pairs=N", "repeats=N", "messages=N" set them outright (a real board
+# has time for more than the emulated one).
+BOARD = "board" in sys.argv
+if BOARD:
+    PAIRS, REPEATS, MESSAGES = (200, 2, 600) if QUICK else (500, 3, 6_000)
+_SET = dict(a.split("=", 1) for a in sys.argv if "=" in a)
+PAIRS = int(_SET.get("pairs", PAIRS))
+REPEATS = int(_SET.get("repeats", REPEATS))
+MESSAGES = int(_SET.get("messages", MESSAGES))
+# slab_heap: the median of HEAP_RUNS heap measurements, the best of BUILD_RUNS builds
+HEAP_RUNS, BUILD_RUNS = (3, 3) if BOARD else (5, 20)
+# messages: gc.mem_free() looks for a collection every GC_EVERY messages; 200 messages
+# of 64 bytes allocate ~16 KB, far less than a board's free heap, so no interval holds
+# two collections and the count stays exact
+GC_EVERY = 200 if BOARD else 1
 
 
 def engines():
@@ -412,10 +431,10 @@ def slab_heap():
         try:
             sizes = sorted(
                 heap_of(lambda e=engine, k=kw: MemSlab(16, 64, buf, engine=e, **k))
-                for _ in range(5)
+                for _ in range(HEAP_RUNS)
             )
             best = None
-            for _ in range(20):
+            for _ in range(BUILD_RUNS):
                 gc.collect()
                 t = now()
                 MemSlab(16, 64, buf, engine=engine, **kw)
@@ -429,14 +448,16 @@ def slab_heap():
         finally:
             if plain:
                 v.FAST = True
-        out.append({"name": name, "bytes": sizes[2], "build_us": best, "path": path})
+        out.append({"name": name, "bytes": median(sizes), "build_us": best, "path": path})
     blocks = sum(bs * n for bs, n in POOL_CLASSES)
     for engine in ENGINES:  # a pool allocates its own buffer: the blocks are subtracted
-        sizes = sorted(heap_of(lambda e=engine: MemPool(POOL_CLASSES, engine=e)) for _ in range(5))
+        sizes = [
+            heap_of(lambda e=engine: MemPool(POOL_CLASSES, engine=e)) for _ in range(HEAP_RUNS)
+        ]
         out.append(
             {
                 "name": "MemPool %s, 3 classes" % engine,
-                "bytes": sizes[2] - blocks,
+                "bytes": median(sizes) - blocks,
                 "build_us": 0,
                 "path": None,
             }
@@ -493,10 +514,11 @@ def message_loop(take, use, n):
         if d > longest:
             longest = d
         use(x, i)
-        f = gc.mem_free()
-        if f > free_before:  # free memory only grows when a collection ran
-            collections += 1
-        free_before = f
+        if i % GC_EVERY == 0 or i == n - 1:
+            f = gc.mem_free()
+            if f > free_before:  # free memory only grows when a collection ran
+                collections += 1
+            free_before = f
     return longest, collections, mem_total() - total
 
 
@@ -655,6 +677,17 @@ def version():
     }
 
 
+def cpu_hz():
+    """machine.freq() where the port has it (stm32 gives a tuple: its first is the CPU)."""
+    try:
+        import machine
+
+        hz = machine.freq()
+    except (ImportError, AttributeError):  # the Unix port's machine has no freq()
+        return None
+    return hz[0] if isinstance(hz, tuple) else hz
+
+
 SECTIONS = {
     "pairs": pairs,
     "heap_per_block": heap_per_block,
@@ -677,10 +710,16 @@ def main():
         "quick": QUICK,
         "mem_total": HAS_MEM_TOTAL,
         "heap_kb": (gc.mem_alloc() + gc.mem_free()) // 1024,
+        "board": BOARD,
+        "cpu_hz": cpu_hz(),
+        "gc_check_every": GC_EVERY,
+        "memslab_file": getattr(sys.modules["memslab"], "__file__", None),
     }
     wanted = [ALIASES.get(a, a) for a in sys.argv[1:]]
     sections = [s for s in SECTIONS if s in wanted] or list(SECTIONS)
     for name in sections:
+        if BOARD:
+            print("# %s" % name)  # progress, on the host's terminal
         result[name] = SECTIONS[name]()
         gc.collect()
     print(json.dumps(result))

@@ -6,15 +6,27 @@ run.py sets ENGINE before each test, so one test body covers both engines.
 import memslab
 from memslab import MemSlab
 
-try:  # host_tests/conftest.py's "fallback" variant: viper slabs get the plain pair
+# host_tests/conftest.py's variants: "fallback", viper slabs get the plain pair;
+# "recompiled", the viper engine compiled from its source text at run time (as
+# frozen firmware whose machine code failed the self-check runs it). Only the
+# Unix and Windows ports have os.getenv: a board runs the normal variant.
+FALLBACK = RECOMPILED = False
+try:
     from os import getenv
 
-    if getenv("MEMSLAB_VIPER_FAST") == "0":
-        from memslab import _viper
-
-        _viper.FAST = False
-except ImportError:  # a board without os.getenv, or without viper
+    FALLBACK = getenv("MEMSLAB_VIPER_FAST") == "0"
+    RECOMPILED = getenv("MEMSLAB_VIPER_RECOMPILE") == "1"
+except ImportError:
     pass
+if FALLBACK:
+    from memslab import _viper
+
+    _viper.FAST = False
+if RECOMPILED:
+    from memslab import _selfcheck, _viper
+
+    if _selfcheck.recompile(_viper, "MEMSLAB_VIPER_RECOMPILE=1") is not None:
+        raise RuntimeError("the recompiled variant could not compile the viper engine")
 
 ENGINE = "python"
 ENGINES = ["python"]
@@ -64,8 +76,16 @@ class SkipTest(Exception):
     """Raise it to say SKIP: a feature this port lacks (run.py matches the name)."""
 
 
+# False: every test that would start a thread (RP2040: core 1) says SKIP instead.
+# `make test-board THREADS=0` sets it, for a board whose second core cannot run
+# (the emulated Pico has none; a started thread would hang the board, not fail).
+THREADS = True
+
+
 def thread_or_skip():
-    """The _thread module, or SkipTest where the port has no threads."""
+    """The _thread module, or SkipTest where the port has no threads (or THREADS is False)."""
+    if not THREADS:
+        raise SkipTest("needs a second thread or core: THREADS=0")
     try:
         import _thread
     except ImportError:

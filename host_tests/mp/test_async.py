@@ -330,10 +330,7 @@ def test_free_from_scheduled_callback_wakes_waiter():
 
 
 def test_free_from_other_thread_wakes_waiter():
-    try:
-        import _thread
-    except ImportError:
-        raise SkipTest("no _thread")
+    _thread = mptest.thread_or_skip()
     s, (h,) = full_slab(1, threadsafe=True)
 
     def other():

@@ -109,11 +109,11 @@ def test_free_list_lives_in_the_first_word_of_free_blocks():
 def test_a_viper_slab_says_which_pair_it_got():
     if mptest.ENGINE != "viper":
         return
-    from os import getenv
-
     from memslab import _viper
 
-    fallback = getenv("MEMSLAB_VIPER_FAST") == "0"  # conftest's "fallback" variant
+    fallback = mptest.FALLBACK  # conftest's "fallback" variant (never on a board)
+    if mptest.RECOMPILED:  # conftest's "recompiled" variant: its own machine code
+        eq(_viper.RECOMPILED, "MEMSLAB_VIPER_RECOMPILE=1", "compiled at run time")
     for kw in ({}, {"checked": True}):
         slab(16, 4, **kw)
         want = "python: FAST is False" if fallback else "fast"

@@ -1,30 +1,67 @@
-"""`import memslab` must not load asyncio; the first alloc_async() does."""
+"""What `import memslab` loads, and when the rest loads: asyncio only with the
+first alloc_async(); the package and its engine at import; MemSlab's other
+methods (_methods.py) on the first use of any of them. On a board every
+module loaded from .mpy is heap for good (its code, its interned names)."""
 
 import sys
 
-from mptest import eq
+from mptest import eq, raises
 
 if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the Unix port
     sys.path.append(".frozen")
 
-ANY_ENGINE = ("test_import_memslab_does_not_import_asyncio",)
+ANY_ENGINE = (
+    "test_import_memslab_does_not_import_asyncio",
+    "test_import_memslab_loads_the_package_and_its_engine_only",
+)
 
 
-def test_import_memslab_does_not_import_asyncio():
+def _fresh(body):
+    """Run body(memslab) on a memslab imported anew (the suite's own import and
+    whatever earlier tests loaded are put aside, then back)."""
     names = [n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))]
-    saved = {n: sys.modules.pop(n) for n in names}  # earlier tests may have loaded them
+    saved = {n: sys.modules.pop(n) for n in names}
     try:
         import memslab
 
-        eq([n for n in sys.modules if n.startswith("asyncio")], [], "after import memslab")
-        eq("memslab._async" in sys.modules, False, "memslab._async after import")
-        s = memslab.MemSlab(16, 1)
-        s.alloc()
-        s.alloc_async(0)  # creating the coroutine loads the glue (and asyncio)
-        eq("asyncio" in sys.modules, True, "asyncio after alloc_async()")
+        body(memslab)
     finally:
         for n in [
             n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))
         ]:
             del sys.modules[n]
         sys.modules.update(saved)
+
+
+def _loaded():
+    return sorted(n for n in sys.modules if n.startswith("memslab."))
+
+
+def test_import_memslab_does_not_import_asyncio():
+    def body(memslab):
+        eq([n for n in sys.modules if n.startswith("asyncio")], [], "after import memslab")
+        eq("memslab._async" in sys.modules, False, "memslab._async after import")
+        s = memslab.MemSlab(16, 1)
+        s.alloc()
+        s.alloc_async(0)  # creating the coroutine loads the glue (and asyncio)
+        eq("asyncio" in sys.modules, True, "asyncio after alloc_async()")
+
+    _fresh(body)
+
+
+def test_import_memslab_loads_the_package_and_its_engine_only():
+    def body(memslab):
+        engine = ["memslab._viper"] if memslab._viper is not None else []
+        eq(_loaded(), engine, "modules after import memslab")
+        s = memslab.MemSlab(16, 2)  # the first slab: the self-check runs and is dropped
+        s.free(s.alloc())
+        python = ["memslab._python"] if s.engine == "python" else []
+        eq(_loaded(), sorted(engine + python), "modules after a first slab")
+        eq(hasattr(memslab.MemSlab, "views"), False, "the methods are not loaded yet")
+        s.views()  # any method beyond the hot path loads them all
+        eq(_loaded(), sorted(engine + python + ["memslab._methods"]), "after views()")
+        eq(hasattr(memslab.MemSlab, "views"), True, "views() is on the class now")
+        e = raises(AttributeError, getattr, s, "no_such_method")
+        eq(str(e), "'MemSlab' object has no attribute 'no_such_method'", "the usual text")
+
+    _fresh(body)

@@ -14,9 +14,8 @@ def _pipeline():
     for d in ("../../boards/UNIX", "boards/UNIX"):  # from host_tests/mp, or the repo root
         if d not in sys.path:
             sys.path.append(d)
+    mptest.thread_or_skip()  # the pipeline's consumer is a thread
     try:
-        import _thread  # noqa: F401
-
         import pipeline
     except ImportError as e:
         raise SkipTest("pipeline needs the Unix port and the repo tree: %s" % e)

@@ -38,10 +38,11 @@ def test_a_misread_constant_fails_the_self_check():
 def test_a_viper_engine_failing_its_check_is_never_used():
     if "viper" not in mptest.ENGINES:
         raise SkipTest("no viper engine on this port")
-    from memslab import _selfcheck
+    from memslab import _selfcheck, _viper
 
     real = _selfcheck.check
     saved = (memslab.VIPER_ERROR, memslab._viper_checked)
+    code = (_viper.build, _viper._fast, _viper.RECOMPILED)  # the check compiles them again
     memslab._viper_checked = False  # as on the first viper slab after import
     _selfcheck.check = lambda engine: real(engine, poison=MISREAD)
     try:
@@ -51,6 +52,7 @@ def test_a_viper_engine_failing_its_check_is_never_used():
     finally:
         _selfcheck.check = real
         memslab.VIPER_ERROR, memslab._viper_checked = saved
+        _viper.build, _viper._fast, _viper.RECOMPILED = code
     eq(s.engine, "python", "engine='auto' fell back")
     eq(s.alloc(), 0, "and the fallback works")
     if why is None or "3A3AE001" not in why or why not in str(e):
@@ -58,4 +60,72 @@ def test_a_viper_engine_failing_its_check_is_never_used():
     eq(memslab.MemSlab(16, 4).engine, "viper", "restored")
 
 
-ANY_ENGINE = ("test_a_viper_engine_failing_its_check_is_never_used",)
+def _misplaced_build(st, buf, poison):
+    """build() as misplaced frozen ARMv6-M code ran it: the poison constant read wrong."""
+    from memslab import _layout, _python
+    from memslab._errors import words
+
+    _python.build(st, buf, poison)
+    w = words(buf, len(buf) // 4)
+    for i in range(len(buf) // 4):
+        if w[i] == _layout.POISON:
+            w[i] = MISREAD
+
+
+def _first_viper_slab_with(build, recompile=None):
+    """The first viper slab after import, where _viper.build is `build` (and
+    _selfcheck.recompile is `recompile`): (the slab, VIPER_ERROR, RECOMPILED,
+    build afterwards). Every module global touched is put back."""
+    from memslab import _selfcheck, _viper  # the package imports this _selfcheck
+
+    saved = (memslab.VIPER_ERROR, memslab._viper_checked)
+    real = (_viper.build, _viper._fast, _viper.RECOMPILED, _selfcheck.recompile)
+    memslab._viper_checked = False  # as on the first viper slab after import
+    _viper.build, _viper.RECOMPILED = build, None
+    if recompile is not None:
+        _selfcheck.recompile = recompile
+    try:
+        s = memslab.MemSlab(16, 4, checked=True)
+        return s, memslab.VIPER_ERROR, _viper.RECOMPILED, _viper.build
+    finally:
+        memslab.VIPER_ERROR, memslab._viper_checked = saved
+        _viper.build, _viper._fast, _viper.RECOMPILED, _selfcheck.recompile = real
+
+
+def test_machine_code_failing_its_check_is_compiled_again_from_source():
+    # Frozen firmware: the freezer misplaced the machine code, the self-check
+    # catches it, and the engine is compiled again at run time (word-aligned).
+    if "viper" not in mptest.ENGINES:
+        raise SkipTest("no viper engine on this port")
+    s, error, why, build = _first_viper_slab_with(_misplaced_build)
+    if error is not None and "failed: MemoryError" in error:  # a source install on 64K
+        raise SkipTest("no room to compile on this heap: %s" % error)
+    eq(error, None, "VIPER_ERROR")
+    if why is None or "3A3AE001" not in why:
+        raise AssertionError("RECOMPILED must say what failed: %r" % (why,))
+    if build is _misplaced_build:
+        raise AssertionError("build() was not compiled again")
+    eq((s.engine, s.alloc(), s.alloc()), ("viper", 0, 1), "a viper slab on the new code")
+    eq(bytes(s.buffer[36:48]), b":" * 12, "block 2 poisoned right")
+    s.free(0)
+    raises(ValueError, s.free, 0)
+    eq(memslab.MemSlab(16, 4).engine, "viper", "restored")
+
+
+def test_without_a_compiler_the_python_engine_runs_and_says_why():
+    if "viper" not in mptest.ENGINES:
+        raise SkipTest("no viper engine on this port")
+    s, error, why, _ = _first_viper_slab_with(
+        _misplaced_build, lambda viper, why: "compiling it from source failed: no compiler (test)"
+    )
+    eq((s.engine, why), ("python", None), "the python engine")
+    if error is None or "3A3AE001" not in error or "no compiler (test)" not in error:
+        raise AssertionError("VIPER_ERROR must give both reasons: %r" % (error,))
+    eq(s.alloc(), 0, "and it works")
+
+
+ANY_ENGINE = (
+    "test_a_viper_engine_failing_its_check_is_never_used",
+    "test_machine_code_failing_its_check_is_compiled_again_from_source",
+    "test_without_a_compiler_the_python_engine_runs_and_says_why",
+)

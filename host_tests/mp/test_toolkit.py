@@ -126,6 +126,7 @@ def test_addressof_allocates_nothing_where_the_address_is_a_small_int():
     if uctypes.addressof(s.buffer) + 64 > sys.maxsize >> 1:  # beyond the small ints
         raise mptest.SkipTest("RAM above the small ints here (RV32, ESP32-P4): addresses allocate")
     got = [0, 0]
+    s.addressof(0)  # the first use of a method loads it (README: before enabling interrupts)
     micropython.heap_lock()
     try:
         got[0] = s.addressof(1)
@@ -186,14 +187,26 @@ def test_reset_rejects_bad_entries_and_changes_nothing():
 
 
 def test_alloc_and_free_are_visible_on_the_class():
+    # The methods beyond the hot path are loaded by the first use of any of
+    # them (MemSlab.__getattr__): from then on they are on the class.
+    s = slab(16, 2)
+    s.stats()
     for name in ("alloc", "free", "block", "used", "stats", "addressof", "reset", "alloc_wait"):
         if not hasattr(MemSlab, name):
             raise AssertionError("MemSlab.%s missing" % name)
-    s = slab(16, 2)
     eq(MemSlab.alloc(s), 0, "the class method calls the instance's")
     MemSlab.free(s, 0)
     eq(s.num_used, 0, "freed through the class")
     eq(memslab.SlabEmptyError.__name__, "SlabEmptyError", "exported")
+
+
+def test_an_unknown_attribute_is_still_an_attribute_error():
+    s = slab(16, 2)
+    e = raises(AttributeError, getattr, s, "no_such_thing")
+    eq(str(e), "'MemSlab' object has no attribute 'no_such_thing'", "the usual text")
+    eq(hasattr(s, "no_such_thing"), False, "hasattr")
+    eq(getattr(s, "no_such_thing", 7), 7, "getattr with a default")
+    eq(hasattr(s, "views"), True, "a method from _methods.py")
 
 
 def test_used_sees_a_list_that_ends_too_early():

@@ -12,45 +12,47 @@ block holds the index of the next free block, `num_blocks` marks the end.
     slab.view(h)[0] = 42    # a memoryview of the block's 64 bytes
     slab.free(h)
 
-Where things are: this file is the public class and how an engine is chosen;
-_layout.py the state words every part shares; _python.py and _viper.py the
-hot path, _compiled.py the viper pair compiled per slab (engine="compiled");
-_errors.py the checks at the edge; _explain.py the messages;
-_selfcheck.py the engine self-check; _guard.py the critical section;
-_waitq.py and _async.py waiting for a block; _picture.py dump();
-_inventory.py used() and reset(); _pool.py MemPool; _queue.py (and
-_queue_viper.py) BlockQueue; _hooks.py what the engines call when they say
-no. `import memslab` loads this file, _errors,
-_hooks and _viper; _python loads where it runs (no native emitter,
+Where things are: this file is what a slab needs to be built and to run
+(construction, the counters, the engines' slow-path hooks) and how an engine
+is chosen; _methods.py every other MemSlab method, attached to the class on
+first use; _layout.py the state words every part shares; _python.py and
+_viper.py the hot path, _compiled.py the viper pair compiled per slab
+(engine="compiled"); _errors.py the checks at the edge; _explain.py the
+messages; _selfcheck.py the engine self-check; _guard.py the critical
+section; _waitq.py and _async.py waiting for a block; _picture.py dump();
+_inventory.py used() and reset(); _pool.py MemPool; _queue.py BlockQueue
+(its pairs in _queue_viper.py and _queue_python.py).
+
+On a board, code loaded from .mpy lives in the heap, and so does every name
+it brings into the interned-string pool (for good): `import memslab` loads
+only this file and _viper; _python loads where it runs (no native emitter,
 engine="python", or viper's fallback); the rest loads when first used.
 """
 
 import uctypes
 from micropython import const
 
-from . import _hooks
-from ._errors import (  # noqa: F401 - SlabCorruptedError is public: memslab.SlabCorruptedError
-    SlabCorruptedError,
-    SlabEmptyError,
-    check_buffer,
-    check_geometry,
-    check_timeout,
-    handle_error_type,
-    words,
-)
+
+class SlabCorruptedError(RuntimeError):
+    """The free list or a free block was overwritten; alloc() refuses to use it."""
+
+
+class SlabEmptyError(MemoryError):
+    """slab.block() found no free block (a MemoryError, as an empty heap would raise)."""
+
+
+# Raised by the slow paths when the heap is locked (a hard IRQ), where no
+# message can be formatted nor a class instantiated: built now. (A built-in
+# exception needs no heap: MicroPython falls back to a static one.)
+_LOCKED = SlabCorruptedError("memslab: free list corrupted (no details: heap locked)")
 
 # Why the viper engine is not used (None while it is usable). A viper decorator
 # is a SyntaxError on a port without a native emitter; a .mpy built for another
 # CPU is a ValueError('incompatible .mpy arch'); frozen code that computes a
 # wrong constant is caught by _selfcheck on the first viper slab.
 VIPER_ERROR = None
-try:
-    from . import _viper
-except Exception as e:  # noqa: BLE001 - any failure here means: use the Python engine
-    _viper = None
-    VIPER_ERROR = "import memslab._viper failed: %s: %s" % (type(e).__name__, e)
-    if "arch" in str(e):
-        VIPER_ERROR += " (this .mpy was built for another CPU: install the build for your board)"
+_viper_checked = False  # _selfcheck has run on the viper engine (once, on the first viper slab)
+
 # State words (see _layout.py): const copies, folded into the bytecode, where
 # a name imported from _layout would be a dictionary lookup on every use.
 _USED = const(1)
@@ -58,9 +60,34 @@ _MAX = const(2)
 _N = const(3)
 _WPB = const(4)
 _WORDS = const(8)
-_BITS = const(32)
 
-_viper_checked = False  # _selfcheck has run on the viper engine (once, on the first viper slab)
+del const  # const() is the compiler's: the name need not take a slot in this module's dict
+
+
+# `state`: the descriptor of a state's 8 words, shared: a view keeps its
+# descriptor's tuple alive, so one tuple for every slab saves 32 bytes of heap
+# per slab. (A default argument, not a global: a slot fewer in the module's
+# dict, whose next entry would grow its table by 6 slots.)
+def _words(buf, count, kind=uctypes.INT32, state={"w": (uctypes.ARRAY | 0, uctypes.INT32 | 8)}):  # noqa: B006
+    """A uctypes array of `count` native 32-bit words over `buf` (no copy).
+
+    How Python code reads a slab's state and blocks (also _errors.words)."""
+    desc = (
+        state if count == 8 and kind == uctypes.INT32 else {"w": (uctypes.ARRAY | 0, kind | count)}
+    )
+    return uctypes.struct(uctypes.addressof(buf), desc, uctypes.NATIVE).w
+
+
+try:  # after _words, which _viper imports from here
+    from . import _viper
+except Exception as e:  # noqa: BLE001 - any failure here means: use the Python engine
+    _viper = None
+    import sys
+
+    from . import _explain
+
+    VIPER_ERROR = _explain.viper_import_error(e)
+    del sys.modules[__name__ + "._explain"], _explain, sys  # the next error loads it again
 
 
 class MemSlab:
@@ -78,6 +105,10 @@ class MemSlab:
     async with block_async(timeout_ms=None) as h        wait, free on exit
     alloc_wait(timeout_ms=None) -> int or None          wait in a thread
     used(), stats(), addressof(h), reset(owned=()), dump()
+
+    Only construction, the counters and what the engines call are defined
+    here; the other methods are in _methods.py, attached to this class by
+    __getattr__ on the first use of any of them (code from .mpy costs heap).
     """
 
     # Defaults kept on the class, not in every instance's dict: each instance
@@ -89,7 +120,10 @@ class MemSlab:
     _r = range(0x3FFFFFFF)  # _r[h]: the small-int object h, for any int h in range
     _views = None  # the tuple built by views()
     _waiters = None  # _waitq.Waiters, made by the first waiter
-    _section = None  # (enter, exit) of the threadsafe guard; set below the class
+    # (enter, exit) of the threadsafe guard. A slab that is not threadsafe
+    # guards nothing: int() is 0 and bool(s) is nothing, builtins that cost no
+    # heap and allocate nothing (IRQ-safe).
+    _section = (int, bool)
 
     def __init__(
         self,
@@ -101,16 +135,30 @@ class MemSlab:
         checked=False,
         threadsafe=False,
     ):
-        check_geometry(block_size, num_blocks)
+        # The constructor's rules, tested here; _errors says which is broken.
+        if not (
+            block_size.__class__ is int
+            and num_blocks.__class__ is int
+            and block_size >= 4
+            and not block_size & 3
+            and num_blocks > 0
+            and not num_blocks >> 30  # indices stay small ints on 32-bit boards
+            and not (block_size * num_blocks) >> 31  # no constant >= 2**30: a heap object there
+        ):
+            from . import _errors
+
+            _errors.check_geometry(block_size, num_blocks)
         engine_mod = _pick_engine(engine)
         size = block_size * num_blocks
         owner = buffer
         if buffer is None:
             owner = buffer = bytearray(size)  # MemoryError here, never later in alloc()
         else:
-            buffer = check_buffer(buffer, size, block_size, num_blocks)
+            from . import _errors
+
+            buffer = _errors.check_buffer(buffer, size, block_size, num_blocks)
         st = bytearray(_WORDS * 4 + ((num_blocks + 7) >> 3 if checked else 0))
-        sw = words(st, _WORDS)
+        sw = _words(st, _WORDS)
         sw[_N] = num_blocks
         sw[_WPB] = block_size >> 2
         engine_mod.build(st, buffer, checked)
@@ -136,28 +184,10 @@ class MemSlab:
             self.threadsafe = True
             self._free_raw = free  # for the slow paths, which run inside the guard
             alloc, free, self._section = _guard.guarded(alloc, free)
-        # Set per instance (they are closures over this slab's state): the
-        # methods of the same names below only document them.
+        # Set per instance (they are closures over this slab's state):
+        # _methods.py documents them for help().
         self.alloc = alloc
         self.free = free
-
-    # The hot path. The instance attributes set in __init__ shadow these two
-    # methods, so calling them costs no method lookup; they are here for
-    # help(), hasattr(MemSlab, "alloc") and editors.
-    def alloc(self):
-        """Take a free block: its index 0..num_blocks-1, or None when none is free.
-
-        Never allocates heap memory and never blocks: legal in a hard IRQ.
-        LIFO: the block freed last is handed out first.
-        """
-        return self.alloc()
-
-    def free(self, h):
-        """Give block h back. A bad h raises TypeError/ValueError and changes nothing.
-
-        Hands h straight to the oldest waiter of alloc_async/alloc_wait, if any.
-        """
-        return self.free(h)
 
     # Counters: plain reads of the state words, safe in a hard IRQ.
     @property
@@ -172,274 +202,84 @@ class MemSlab:
     def max_used(self):
         return self._sw[_MAX]
 
-    def reset_max(self):
-        """Set max_used to the current num_used (Zephyr's reset_max)."""
-        self._sw[_MAX] = self._sw[_USED]
+    def __repr__(self):  # special methods are looked up on the class only
+        return self._repr()  # in _methods.py, with its format string
 
-    def stats(self):
-        """Counters in blocks and in bytes (Zephyr's k_mem_slab_runtime_stats_get)."""
-        used, peak, bs = self._sw[_USED], self._sw[_MAX], self.block_size
-        return {
-            "block_size": bs,
-            "num_blocks": self.num_blocks,
-            "num_used": used,
-            "num_free": self.num_blocks - used,
-            "max_used": peak,
-            "allocated_bytes": used * bs,
-            "free_bytes": (self.num_blocks - used) * bs,
-            "max_allocated_bytes": peak * bs,
-        }
+    def __getattr__(self, name):
+        # Called when normal lookup fails: the first use of a method from
+        # _methods.py loads it, which attaches them all to this class (later
+        # calls are plain method calls). Loading allocates: the first such
+        # call must not be in a hard IRQ (README: "call views() before
+        # enabling interrupts").
+        from . import _methods
 
-    def view(self, h):
-        """A memoryview of block h's block_size bytes. Allocates: not in a hard IRQ."""
-        self._check_not_moved()
-        self._check_handle(h, "view")
-        if self.checked and not self._is_used(h):
-            raise ValueError("view(%d): block %d is free; alloc() it first" % (h, h))
-        o = h * self.block_size
-        return memoryview(self.buffer)[o : o + self.block_size]
+        return _methods.attr(self, name)
 
-    def views(self):
-        """One memoryview per block, built on the first call and cached.
-
-        Build it before enabling interrupts; then `slab.views()[h]` is a plain
-        tuple lookup that an interrupt handler may use. Costs one memoryview
-        object per block, so it is opt-in.
-        """
-        if self._views is None:
-            self._check_not_moved()
-            # Built in a helper: a generator expression here would close over
-            # locals, making this method allocate cells on every call.
-            self._views = _block_views(self.buffer, self.block_size, self.num_blocks)
-        return self._views
-
-    def addressof(self, h):
-        """The address of block h's first byte (for DMA and uctypes.struct).
-
-        buffer address + h * block_size. Allocates nothing where the address
-        is a small int (RP2040 SRAM at 0x20000000, ESP32 DRAM at 0x3FFxxxxx).
-        """
-        self._check_not_moved()
-        self._check_handle(h, "addressof")
-        return uctypes.addressof(self.buffer) + h * self.block_size
-
-    def block(self):
-        """`with slab.block() as h:` a block, freed when the with-block exits (also
-        on an exception). SlabEmptyError, a MemoryError, when none is free."""
-        return _Block(self)
-
-    def alloc_async(self, timeout_ms=None):
-        """Awaitable: a block index, waiting while the slab is empty.
-
-        Returns None if timeout_ms (None = wait forever) passes first. Waiters
-        are served first come, first served; free() hands them the block.
-        Allocates (a coroutine, a waiter): call it from tasks, not IRQs.
-        """
-        check_timeout("alloc_async", timeout_ms)
-        self._check_not_moved()
-        return _glue().alloc(self, timeout_ms)
-
-    def block_async(self, timeout_ms=None):
-        """`async with slab.block_async(timeout_ms) as h:` waits like alloc_async,
-        frees h on exit; raises asyncio.TimeoutError when the timeout passes."""
-        check_timeout("block_async", timeout_ms)
-        self._check_not_moved()
-        return _glue().Block(self, timeout_ms)
-
-    def alloc_wait(self, timeout_ms=None):
-        """Block this thread until a block is free; its index, or None on timeout.
-
-        Zephyr's k_mem_slab_alloc(slab, timeout): for threads and the RP2040's
-        second core. Needs threadsafe=True. Waiting threads and alloc_async
-        tasks are served in one first-come, first-served order. The thread
-        polls every millisecond (no IRQ-safe way to wake it exists).
-        """
-        check_timeout("alloc_wait", timeout_ms)
-        if not self.threadsafe:
-            raise ValueError(
-                "alloc_wait() needs MemSlab(..., threadsafe=True): the waiting thread "
-                "and whoever frees share the slab"
-            )
-        self._check_not_moved()
-        from . import _waitq
-
-        return _waitq.alloc_wait(self, timeout_ms)
-
-    def used(self):
-        """The indices of the allocated blocks, ascending (a leak report).
-
-        Exact in both modes: checked=True reads its bitmap; the default mode
-        walks the free list (SlabCorruptedError if it is broken). Allocates.
-        """
-        self._check_not_moved()
-        from . import _inventory
-
-        return _inventory.used(self)
-
-    def reset(self, owned=()):
-        """Rebuild the free list so that exactly the blocks in `owned` stay allocated.
-
-        The way back after a SlabCorruptedError. Fixes the counters, keeps
-        blocks already handed to a waiter, serves waiting tasks/threads first,
-        and rejects a bad entry (TypeError, ValueError) changing nothing. Not
-        for IRQs (it allocates). Call it while nothing else allocs or frees:
-        threadsafe=True keeps threads and hard IRQs out of the rebuild, but a
-        micropython.schedule callback (a soft IRQ) could still cut into it.
-        """
-        self._check_not_moved()
-        from . import _inventory
-
-        _inventory.reset(self, owned)
-
-    def dump(self, limit=48):
-        """A picture of the slab: each block used or free and the free-list chain.
-
-        Shows the first `limit` blocks and links (a 65,536-block picture helps
-        nobody and would not fit a board's heap). Allocates: not for IRQs.
-        """
-        self._check_not_moved()
-        from . import _picture  # loaded only when drawn
-
-        return _picture.draw(self, limit)
-
-    def __repr__(self):
-        return "<MemSlab %dx%d used=%d/%d engine=%s>" % (
-            self.num_blocks,
-            self.block_size,
-            self.num_used,
-            self.num_blocks,
-            self.engine,
-        )
-
-    # -- what the engines call when they say no: each raises (_hooks.py) or
-    # hands the block on. _hooks is imported with the package: an import
-    # inside a hard IRQ would need the heap.
+    # -- what the engines call when they say no: each raises or hands the
+    # block on. Called in hard IRQs too: nothing here imports or allocates
+    # before it knows it must raise (then _refuse, below).
 
     def _reject(self, h):
-        return _hooks.reject(self, h)
+        # free(h) refused by the engine. One exception: an int of the right
+        # value that is not the small-int object itself (a long int from
+        # array('q')) is freed as its small int: the viper pairs see no small
+        # int and send it here (python's checked mode too).
+        if h.__class__ is int and 0 <= h < self.num_blocks and h is not self._r[h]:
+            return (self._free_raw or self.free)(self._r[h])  # inside the guard, if any
+        self._refuse(h, -1, TypeError if h.__class__ is not int else ValueError)
 
-    def _corrupt(self, h):
-        return _hooks.corrupt(self, h)
+    def _refuse(self, h, offset=-1, exc: type = SlabCorruptedError):
+        # Raise exc with the message that says why (_explain.py, loaded on the
+        # first error). As _corrupt(h): alloc() found free block h unsound
+        # (its link is read there, as 4 bytes: never a big int in a hard IRQ
+        # on a 32-bit board); as _poisoned(h, offset): byte `offset` of free
+        # block h changed (a write after free). In a hard IRQ the heap is
+        # locked: no import (a half-done one would leave sys.modules with an
+        # empty entry), no message; the same type, prebuilt where it must be.
+        try:
+            [h]  # noqa: B018  # pyright: ignore[reportUnusedExpression] - allocates: a MemoryError here means the heap is locked
+            from . import _explain
 
-    def _poisoned(self, h, offset):
-        return _hooks.poisoned(self, h, offset)
+            msg = _explain.refused(self, exc, h, offset)
+        except MemoryError:
+            if exc is SlabCorruptedError:
+                raise _LOCKED
+            raise exc("memslab: bad block index (no details: heap locked)")
+        raise exc(msg)
+
+    _corrupt = _poisoned = _refuse  # one function: three names cost less heap than three
 
     def _handoff(self, h):
         # free(h) with waiters: h goes to the oldest waiter, not to the free
         # list (num_used unchanged). Allocation-free: IRQ-safe.
         self._waiters.give(h)
 
-    # -- the checks every method shares --
 
-    def _check_not_moved(self):
-        """Raise if the caller resized the slab's buffer after building the slab.
-
-        A bytearray that grows may move its bytes; alloc()/free() would then
-        write into memory the heap has given to something else (a crash).
-        The hot path cannot afford to look; the slow paths and every other
-        method do. (A memoryview's own pointer never moves, so a resized
-        bytearray behind a memoryview cannot be seen.)
-        """
-        if uctypes.addressof(self._owner) != self._owner_at:
-            from . import _explain
-
-            raise RuntimeError(_explain.moved_message())
-
-    def _check_handle(self, h, verb):
-        exc = handle_error_type(h, self.num_blocks)
-        if exc is not None:
-            from . import _explain
-
-            raise exc(_explain.handle_message(self, h, verb))
-
-    def _is_used(self, h):
-        return (self._st[_BITS + (h >> 3)] >> (h & 7)) & 1
-
-    def _link(self, i):
-        """The link word of block i, unsigned (meaningful only while block i is free)."""
-        o = i * self.block_size
-        return int.from_bytes(bytes(self.buffer[o : o + 4]), "little")
-
-    def _walk(self, walked, limit):
-        from . import _picture
-
-        return _picture.walk(self, walked, limit)
-
-
-def MemPool(classes, buffer=None, *, engine="auto", checked=False, threadsafe=False):
+def MemPool(*args, **kw):
     """Size classes over slabs: MemPool(((16, 32), (64, 16), (256, 4))).
 
+    MemPool(classes, buffer=None, *, engine="auto", checked=False, threadsafe=False)
     pool.alloc(n) -> a handle from the smallest class that fits (falling back
     to larger ones) or None; pool.free(h), view(h), size_of(h). See _pool.py,
-    loaded on the first MemPool().
+    loaded on the first MemPool(). (No named parameters here: each would be
+    an interned name and bytecode on the heap of every program.)
     """
     from . import _pool
 
-    return _pool.MemPool(classes, buffer, engine=engine, checked=checked, threadsafe=threadsafe)
+    return _pool.MemPool(*args, **kw)
 
 
-def BlockQueue(owner):
-    """A FIFO of one MemSlab's or MemPool's block handles, from an IRQ to a task.
+def BlockQueue(*args, **kw):
+    """A FIFO of one MemSlab's or MemPool's block handles: BlockQueue(owner).
 
     q.put(h) and q.get() (None when empty) are O(1) and heap-free (hard-IRQ
     safe); await q.get_async(timeout_ms=None), async for h in q,
-    q.get_wait(timeout_ms=None), len(q). See _queue.py, loaded by the first
-    BlockQueue().
+    q.get_wait(timeout_ms=None), len(q), q.clear(). See _queue.py, loaded by
+    the first BlockQueue().
     """
     from . import _queue
 
-    return _queue.BlockQueue(owner)
-
-
-def _no_enter():
-    return 0
-
-
-def _no_exit(_):
-    pass
-
-
-_NO_SECTION = (_no_enter, _no_exit)  # a slab that is not threadsafe guards nothing
-MemSlab._section = _NO_SECTION
-
-
-class _Block:
-    """The context manager of MemSlab.block()."""
-
-    def __init__(self, slab):
-        self.slab = slab
-        self.h = None
-
-    def __enter__(self):
-        h = self.slab.alloc()
-        if h is None:
-            raise SlabEmptyError(
-                "block(): all %d blocks are in use; free one, or wait with block_async()"
-                % self.slab.num_blocks
-            )
-        self.h = h
-        return h
-
-    def __exit__(self, *exc):
-        self.slab.free(self.h)
-        return False
-
-
-def _glue():
-    """memslab._async, loaded by the first waiting task (so import memslab never loads asyncio)."""
-    try:
-        from . import _async
-    except ImportError as e:
-        raise ImportError(
-            "alloc_async/block_async need asyncio and memslab/_async.py (%s); a firmware "
-            "frozen with include(..., asyncio=False) leaves them out" % e
-        )
-    return _async
-
-
-def _block_views(buf, block_size, num_blocks):
-    mv = memoryview(buf)
-    return tuple(mv[i * block_size : (i + 1) * block_size] for i in range(num_blocks))
+    return _queue.BlockQueue(*args, **kw)
 
 
 # -- choosing an engine --
@@ -447,9 +287,9 @@ def _block_views(buf, block_size, num_blocks):
 
 def _pick_engine(engine):
     if engine not in ("auto", "viper", "python", "compiled"):
-        raise ValueError(
-            "engine must be 'auto', 'viper', 'python' or 'compiled', got %r" % (engine,)
-        )
+        from . import _explain
+
+        raise ValueError(_explain.engine_message(engine))
     if engine != "python" and _viper is not None and _viper_usable() is None:
         if engine == "compiled":
             from . import _compiled  # opt-in: loaded by the first compiled slab
@@ -457,32 +297,18 @@ def _pick_engine(engine):
             return _compiled
         return _viper
     if engine in ("viper", "compiled"):
-        raise ValueError(
-            "engine=%r is not available: %s; use 'auto' or 'python'" % (engine, VIPER_ERROR)
-        )
+        from . import _explain
+
+        raise ValueError(_explain.engine_message(engine, VIPER_ERROR))
     from . import _python  # loaded only where the python engine runs
 
     return _python
 
 
-def _forget(name):
-    """Drop a submodule that has done its job (its code leaves the heap)."""
-    import sys
-
-    sys.modules.pop(__name__ + "." + name, None)
-    globals().pop(name, None)
-
-
 def _viper_usable():
     """None when the viper engine may be used, else why not (also in VIPER_ERROR)."""
-    global VIPER_ERROR, _viper_checked
     if _viper is not None and not _viper_checked:
-        _viper_checked = True
-        explained = "_explain" in globals()  # loaded by an error before this
-        from . import _selfcheck
+        from . import _selfcheck  # runs once, sets the two globals, and is dropped
 
-        VIPER_ERROR = _selfcheck.check("viper")
-        _forget("_selfcheck")  # runs once: its code need not stay on the heap
-        if not explained:
-            _forget("_explain")  # loaded by the check's refused frees; the next error reloads it
+        _selfcheck.run(globals())
     return VIPER_ERROR

@@ -10,17 +10,18 @@ from typing import Any
 from _mpy_shed import AnyWritableBuf
 
 VIPER_ERROR: str | None
-_NO_SECTION: tuple[Any, Any]  # internal: the (enter, exit) of a slab without a guard
-
-def _glue() -> Any: ...  # internal: memslab._async, loaded by the first waiting task
-
 """Why the viper engine is not used: None while it is in use."""
+
+# internal, for the package's own modules
+def _words(buf: Any, count: int, kind: int = ...) -> Any: ...
 
 class SlabCorruptedError(RuntimeError):
     """The free list or a free block was overwritten; alloc() refuses to use it."""
 
 class SlabEmptyError(MemoryError):
     """slab.block() found no free block."""
+
+_LOCKED: SlabCorruptedError  # internal: raised when the heap is locked
 
 class _Block:
     def __enter__(self) -> int: ...
@@ -39,6 +40,8 @@ class MemSlab:
     engine: str
     checked: bool
     threadsafe: bool
+    _section: tuple[Any, Any]  # internal: the (enter, exit) of its guard
+    _st: bytearray  # internal: its state words, then checked mode's bit per block
     def __init__(
         self,
         block_size: int,
@@ -72,7 +75,6 @@ class MemSlab:
     def used(self) -> list[int]: ...
     def reset(self, owned: list[int] | tuple[int, ...] = ()) -> None: ...
     def dump(self, limit: int = 48) -> str: ...
-    def _is_used(self, h: int) -> int: ...  # internal: checked mode's bit for block h
 
 class BlockQueue:
     """A FIFO of one MemSlab's or MemPool's block handles, from an IRQ to a task."""

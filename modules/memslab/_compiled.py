@@ -31,9 +31,6 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 # viper pair, or where that pair's own checks fail the python one: _viper.PATH
 # says which) and PATH says why:
 #   - the object model and the closure layout are as _viper.py expects
-#   - the state's and the blocks' addresses, the two written into the source,
-#     are small ints (on a 32-bit board: below 2**30), so that the source holds
-#     each as a machine word, not a big int
 #   - the port can compile (a firmware built without the compiler cannot)
 #   - and the new pair, tried on the new slab, takes its first two blocks and
 #     frees them into the right words (then the slab is made new again,
@@ -46,7 +43,7 @@ import uctypes
 from micropython import const
 
 from . import _viper
-from ._errors import words
+from . import _words as words
 
 # State words (copies of _layout.py, filled into the source below).
 _HEAD = const(0)
@@ -61,7 +58,8 @@ _BOX = const(7)  # ... and 7 (high half, 0 on a 32-bit board)
 build = _viper.build  # the same free list
 PATH = None  # "compiled", or "viper: <why not>": what the last make() built
 
-# The source compiled per slab: %(st)d and %(buf)d are the slab's addresses,
+# The source compiled per slab: %(st)s and %(buf)s are the slab's addresses
+# (as address() writes them),
 # %(box)s loads the box's address from words 6 and 7, %(high)s reads (64-bit)
 # or skips (32-bit) the box's high half. The const lines make the state words
 # names that the compiler folds, as in _viper.py (const() is the compiler's:
@@ -79,12 +77,12 @@ def pair(slab):
 
     @micropython.viper
     def alloc():
-        s = ptr32(%(st)d)
+        s = ptr32(%(st)s)
         h = s[_HEAD]
         n = s[_N]
         if h == n:  # empty
             return None
-        nxt = ptr32(%(buf)d)[h * %(wpb)d]
+        nxt = ptr32(%(buf)s)[h * %(wpb)d]
         if uint(nxt) > uint(n) or nxt == h:  # not a block index or the end, or a self-link
             return slab._corrupt(h)
         u = s[_USED] + 1
@@ -105,7 +103,7 @@ def pair(slab):
         w = f[0]
 %(high)s
         f[0] = 1  # the box holds the small int 0 again
-        s = ptr32(%(st)d)
+        s = ptr32(%(st)s)
         i = w >> 1
         if (w & 1) == 0 or hi or uint(i) >= uint(s[_N]):
             return slab._reject(h)  # not a small int, or out of range
@@ -114,7 +112,7 @@ def pair(slab):
             return slab._reject(h)
         if s[_WAIT]:
             return slab._handoff(h)
-        ptr32(%(buf)d)[i * %(wpb)d] = head  # push i
+        ptr32(%(buf)s)[i * %(wpb)d] = head  # push i
         s[_HEAD] = i
         s[_USED] = s[_USED] - 1
 
@@ -141,6 +139,15 @@ def make(slab, st, checked):
     return why
 
 
+def address(a):
+    """A word-aligned address as source text whose number is a small int on
+    every port: a 32-bit board's RAM may sit at or above 2**30 (RV32 at
+    0x80000000), where the number itself would be a big int that viper code
+    unboxes on every call. a >> 2 is below 2**30; the shift back is one
+    instruction on a machine word (the compiler folds it where it fits)."""
+    return "(%d << 2)" % (a >> 2)
+
+
 def _compile(slab, st):
     """(alloc, free) for this slab, checked; or a string that says why not."""
     w = _viper.word_size()
@@ -148,12 +155,13 @@ def _compile(slab, st):
         return "object model"
     a = uctypes.addressof(st)
     b = uctypes.addressof(slab.buffer)
-    if w == 4 and (a >= 1 << 30 or b >= 1 << 30):
-        return "an address at or above 2**30 (0x%08X, 0x%08X) is not a small int" % (a, b)
-    box = "ptr32(%d)[%d]" % (a, _BUF)
+    if (a | b) & 3:  # address() keeps whole words only
+        return "an address that is not a multiple of 4 (0x%X, 0x%X)" % (a, b)
+    a, b = address(a), address(b)
+    box = "ptr32(%s)[%d]" % (a, _BUF)
     high = "        hi = 0"
     if w == 8:
-        box = "ptr32(%d)[%d] | (ptr32(%d)[%d] << 32)" % (a, _BUF, a, _BOX)
+        box = "ptr32(%s)[%d] | (ptr32(%s)[%d] << 32)" % (a, _BUF, a, _BOX)
         high = "        hi = f[1]\n        f[1] = 0"
     src = _SRC % {
         "HEAD": _HEAD,

@@ -1,33 +1,26 @@
 """memslab's errors: the exception types and the checks at the edge.
 
-Which error a bad argument gets is decided here, in one place (the words of
-each message are in _explain.py, loaded on the first error). The engines'
-hot path makes one cheap test per call and, when it fails, calls a slow path
-on the slab (_hooks.py), which comes here for the error type.
+Which error a bad argument gets is decided here, in one place. Not loaded
+by `import memslab`: MemSlab() tests its arguments itself and comes here
+only when one is wrong, or to check a caller's buffer; MemPool, used() and
+reset() load it. The exception types and words() live in the package
+(memslab/__init__.py) and are named here too.
 
-In a hard IRQ the heap is locked and no message can be formatted: the slow
-paths then raise LOCKED[type], a prebuilt exception of the same type.
-
-Also here, since this module loads with the package: words(), the uctypes
-view through which Python code reads a slab's state and blocks.
+In a hard IRQ the heap is locked and no message can be formatted: MemPool's
+slow paths then raise LOCKED[type], a prebuilt exception of the same type.
 """
 
 import uctypes
 
-
-class SlabCorruptedError(RuntimeError):
-    """The free list or a free block was overwritten; alloc() refuses to use it."""
-
-
-class SlabEmptyError(MemoryError):
-    """slab.block() found no free block (a MemoryError, as an empty heap would raise)."""
-
+from . import _LOCKED, SlabCorruptedError, SlabEmptyError  # noqa: F401 - defined with the package
+from . import _words as words  # noqa: F401 - defined with the package, which needs it first
 
 # Raised instead when the heap is locked (hard IRQ): same type, no formatting.
+# (MemSlab's own hooks need none of these at import: see memslab._refuse.)
 LOCKED = {
     TypeError: TypeError("memslab: block index is not an int (no details: heap locked)"),
     ValueError: ValueError("memslab: bad value or already free block (no details: heap locked)"),
-    SlabCorruptedError: SlabCorruptedError("memslab: free list corrupted (heap locked)"),
+    SlabCorruptedError: _LOCKED,
 }
 
 
@@ -118,20 +111,3 @@ def handle_error_type(h, n):
     if not 0 <= h < n:
         return ValueError
     return None
-
-
-# Views of 32-bit words over a buffer (the state, the blocks). Here, not in
-# _layout.py, because this module is loaded with the package anyway.
-# The descriptor of a state's 8 words is shared: a view keeps its descriptor's tuple
-# alive, so one tuple for every slab saves 32 bytes of heap per slab.
-_STATE = {"w": (uctypes.ARRAY | 0, uctypes.INT32 | 8)}
-
-
-def words(buf, count, kind=uctypes.INT32):
-    """A uctypes array of `count` native 32-bit words over `buf` (no copy)."""
-    desc = (
-        _STATE
-        if count == 8 and kind == uctypes.INT32
-        else {"w": (uctypes.ARRAY | 0, kind | count)}
-    )
-    return uctypes.struct(uctypes.addressof(buf), desc, uctypes.NATIVE).w

@@ -16,7 +16,9 @@ guarded(alloc, free) wraps a slab's hot path for threadsafe=True.
 Allocation-free after setup: enter and exit are kept as plain callables.
 """
 
-from . import _NO_SECTION  # (enter, exit) that do nothing
+from . import MemSlab
+
+_NO_SECTION = MemSlab._section  # (enter, exit) that do nothing
 
 try:
     from machine import disable_irq, enable_irq

@@ -20,7 +20,7 @@ import sys
 import uctypes
 from micropython import const
 
-from ._errors import words
+from . import _words as words
 
 # const(): the compiler folds these into the bytecode; a plain module-level
 # name would be a dictionary lookup on every use in the hot path.

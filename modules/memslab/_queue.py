@@ -37,8 +37,7 @@ out after the hand-off puts h back, so no handle is lost.
 from array import array
 from micropython import const
 
-from . import _NO_SECTION, MemSlab, _glue
-from ._errors import LOCKED, check_timeout
+from . import MemSlab
 
 # The state's words (see above; the pairs keep copies: test_layout.py compares).
 _QTAIL = const(0)
@@ -50,6 +49,7 @@ _WAIT = const(5)  # the slab layout's WAIT: _waitq counts waiters there
 _QOWN = const(6)
 _QHEADER = const(7)  # words before link 0
 _HANDED = const(-1)  # a handle's link while a waiter holds it and has not run
+_BITS = const(32)  # byte offset of a checked slab's bitmap in its state (_layout.BITS)
 
 
 class BlockQueue:
@@ -57,7 +57,7 @@ class BlockQueue:
 
     engine = "viper"  # "python": the bytecode pair
     threadsafe = False
-    _section = _NO_SECTION
+    _section = MemSlab._section  # (enter, exit) that guard nothing (set if threadsafe)
     _r = range(0x3FFFFFFF)  # _r[h]: the small int h, for any int h in range
 
     def __init__(self, owner):
@@ -101,8 +101,14 @@ class BlockQueue:
         served first come, first served; a task cancelled while waiting never
         loses a handle. Allocates: call it from tasks, not IRQs.
         """
-        check_timeout("get_async", timeout_ms)
-        return _taken(_glue().alloc(self._side, timeout_ms), self._L)
+        _check_timeout("get_async", timeout_ms)
+        try:
+            from . import _async  # loaded by the first waiting task: asyncio with it
+        except ImportError as e:
+            from . import _explain
+
+            raise ImportError(_explain.glue_message(e))
+        return _taken(_async.alloc(self._side, timeout_ms), self._L)
 
     def __aiter__(self):
         return self
@@ -116,7 +122,7 @@ class BlockQueue:
         Needs a threadsafe owner. Waiting threads and get_async tasks share one
         first-come, first-served order; the thread polls every millisecond.
         """
-        check_timeout("get_wait", timeout_ms)
+        _check_timeout("get_wait", timeout_ms)
         if not self.threadsafe:
             raise ValueError(
                 "get_wait() needs a threadsafe owner, MemSlab(..., threadsafe=True): "
@@ -159,8 +165,8 @@ class BlockQueue:
                 msg %= (h, h)
             else:
                 msg = "(%d): block %d is free; put only a block you allocated" % (h, h)
-        except MemoryError:
-            raise LOCKED[exc]
+        except MemoryError:  # the heap is locked (a hard IRQ): the type, no details
+            raise exc("BlockQueue.put: refused (no details: heap locked)")
         raise exc("BlockQueue.put" + msg)
 
     def _handoff(self, h):
@@ -177,11 +183,14 @@ class BlockQueue:
         h = self._r[h]
         o = self._owner
         if isinstance(o, MemSlab):
-            return o._is_used(h)
-        c = len(o.first) - 1
-        while h < o.first[c]:
-            c -= 1
-        return o.slabs[c]._is_used(h - o.first[c])
+            s = o
+        else:  # a pool: h's class, and h's index in that class's slab
+            c = len(o.first) - 1
+            while h < o.first[c]:
+                c -= 1
+            s = o.slabs[c]
+            h -= o.first[c]
+        return (s._st[_BITS + (h >> 3)] >> (h & 7)) & 1  # the slab's bit (checked mode)
 
     def _pair(self, engine, checked):
         if engine != "python":
@@ -198,6 +207,14 @@ class BlockQueue:
         from . import _queue_python  # loaded only where it runs
 
         return _queue_python.pair(self, self._s, self._L, checked)
+
+
+def _check_timeout(verb, timeout_ms):
+    # None (wait forever) or an int up to _errors.MAX_TIMEOUT_MS; _errors says what is wrong.
+    if timeout_ms is not None and (timeout_ms.__class__ is not int or timeout_ms > 0x1FFFFFFF):
+        from . import _errors
+
+        _errors.check_timeout(verb, timeout_ms)
 
 
 async def _taken(aw, lk):

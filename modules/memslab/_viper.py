@@ -77,7 +77,7 @@ import sys
 import uctypes
 from micropython import const
 
-from ._errors import words
+from . import _words as words
 
 # Word indices in `st` (copies of _layout.py; viper cannot import names).
 _HEAD = const(0)
@@ -97,6 +97,7 @@ MARK = _MARK  # the same, for _compiled.py
 
 FAST = True  # False: make() returns the fallback pair (for tests of the fallback)
 PATH = None  # "fast", or "python: <why not>", set by every make()
+RECOMPILED = None  # why build() and the pair were compiled at run time (_selfcheck.recompile)
 
 
 @micropython.viper
