@@ -28,6 +28,15 @@ PAIR_ROWS = [
     "viper MemPool(40)",
     "python MemPool(40)",
     "fresh bytearray(40)",
+    "viper BlockQueue",
+    "python BlockQueue",
+    "viper BlockQueue via locals",
+    "python BlockQueue via locals",
+    "viper BlockQueue threadsafe",
+    "viper BlockQueue checked",
+    "python BlockQueue threadsafe",
+    "python BlockQueue checked",
+    "hand-written ring",
     "empty loop",
 ]
 
@@ -75,6 +84,14 @@ def test_quick_bench_writes_every_table(tmp_path):
     assert set(code) == {"RPI_PICO", "ESP32_GENERIC", "ESP32_C3"}
     assert all(500 < n < 4000 for n in code.values()), code
 
+    queues = {h["name"]: h for h in result["queue_heap"]}
+    assert set(queues) == {e + m for e in ("viper", "python") for m in ("", " threadsafe")}
+    for name, h in queues.items():  # the pair the queue got; its links, 4 bytes per handle
+        assert h["pair"] == name.split()[0] and h["bytes"] > 4 * h["handles"], h
+    first = result["footprint"]["queue_import_heap_bytes"]
+    assert set(first) == {"py", "mpy"}
+    assert all("memslab._queue" in f["modules"] and f["modules_kept"] > 0 for f in first.values())
+
     heap = result["heap_per_block"]
     assert [h["block_size"] for h in heap] == [16, 64, 256]
     for h in heap:
@@ -100,5 +117,5 @@ def test_quick_bench_writes_every_table(tmp_path):
     assert "| alloc + free pair | ns per pair | × list pool |" in md
     assert "| list pool | " in md and "| 1.00× |" in md
     assert "heap bytes per block" in md and "FIFO ring" in md and "| footprint |" in md
-    assert "heap beyond its blocks" in md
+    assert "heap beyond its blocks" in md and "one BlockQueue over a slab" in md
     assert md == r.stdout

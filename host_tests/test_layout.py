@@ -61,3 +61,20 @@ def test_every_copy_equals_the_layout():
                 )
                 checked += 1
     assert checked >= 10, "the engines' const copies were not found"
+
+
+QUEUE = _consts(PKG / "_queue.py")  # a BlockQueue's state words (its module docstring)
+
+
+def test_every_queue_copy_equals_the_queue_layout():
+    names = ("QTAIL", "QCOUNT", "QN", "QFLAGS", "QBOX", "WAIT", "QOWN")
+    assert [QUEUE[k] for k in names] == list(range(7)) and QUEUE["QHEADER"] == 7
+    assert QUEUE["WAIT"] == LAYOUT["WAIT"]  # _waitq counts a queue's waiters where a slab's go
+    checked = 0
+    for path in (PKG / "_queue_viper.py", PKG / "_queue_python.py"):
+        for name, value in _consts(path).items():
+            if name.startswith("Q") and name != "QLINKS":
+                assert value == QUEUE[name], "%s: %s" % (path.name, name)
+                checked += 1
+    assert _consts(PKG / "_queue_viper.py")["QLINKS"] == 4 * QUEUE["QHEADER"]
+    assert checked >= 8, "the pairs' const copies were not found"

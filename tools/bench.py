@@ -30,7 +30,10 @@ BIN = Path(sys.executable).parent
 BENCH = ROOT / "tools" / "mp_bench.py"  # runs inside micropython
 
 # (heap, sections) per micropython process.
-RUNS = (("8M", ["pairs", "heap_per_block", "slab_heap", "scaling"]), ("192K", ["messages"]))
+RUNS = (
+    ("8M", ["pairs", "heap_per_block", "slab_heap", "queue_heap", "scaling"]),
+    ("192K", ["messages"]),
+)
 
 PAIR_NOTES = {
     "list pool": "the baseline: `pool.pop()` / `pool.append(b)` on a list of bytearrays",
@@ -49,6 +52,15 @@ PAIR_NOTES = {
     "viper MemPool(40)": "`h = pool.alloc(40); pool.free(h)`, 3 size classes: a slab pair plus the class choice",
     "python MemPool(40)": "the same on the python engine",
     "fresh bytearray(40)": "`bytearray(40)` per message, what MemPool replaces",
+    "viper BlockQueue": "`q.put(h); h = q.get()`: a BlockQueue pair, nobody waiting",
+    "python BlockQueue": "the same on the python engine",
+    "viper BlockQueue via locals": "`put = q.put; get = q.get` before the loop",
+    "python BlockQueue via locals": "the same idiom on the python engine",
+    "viper BlockQueue threadsafe": "a queue over a threadsafe slab: the guard around each call",
+    "python BlockQueue threadsafe": "the same guard around the python pair",
+    "viper BlockQueue checked": "a queue over a checked slab: put reads its bit for h",
+    "python BlockQueue checked": "the same in bytecode (put asks the slab)",
+    "hand-written ring": "the old README pattern's FIFO, inline: `array('i')` ring + counters, no flag, no checks",
     "viper call floor": "two empty viper closures called like alloc/free: the runtime's floor",
     "python call floor": "two empty bytecode closures called the same way",
     "python bare pair": "bytecode that only pops and pushes the free list, no check at all: python's floor",
@@ -120,8 +132,10 @@ def footprint_numbers():
             if errors:
                 result["mpy_errors"][b] = errors
         result["import_heap_bytes"]["py"] = footprint.import_heap(ROOT / "modules")
+        result["queue_import_heap_bytes"] = {"py": footprint.queue_heap(ROOT / "modules")}
         if "UNIX" in names:
             result["import_heap_bytes"]["mpy"] = footprint.import_heap(Path(tmp) / "UNIX")
+            result["queue_import_heap_bytes"]["mpy"] = footprint.queue_heap(Path(tmp) / "UNIX")
         result["compiled_code_bytes"] = {
             b: compiled_code_bytes(b, Path(tmp) / ("compiled-" + b)) for b in names if b != "UNIX"
         }
@@ -180,6 +194,8 @@ def markdown(r):
     ]
     out += pair_table(r)
     out += [""] + slab_heap_table(r)
+    if "queue_heap" in r:
+        out += [""] + queue_heap_table(r)
     out += [""] + per_block_table(r)
     out += [""] + messages_table(r)
     out += [""] + scaling_table(r)
@@ -226,6 +242,16 @@ def slab_heap_table(r):
         out.append(
             "| %s | %d | %d | %s |" % (h["name"], h["bytes"], h["build_us"], h["path"] or "")
         )
+    return out
+
+
+def queue_heap_table(r):
+    out = [
+        "| one BlockQueue over a slab of 64 blocks | heap (bytes) | build time (µs) | pair |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for h in r["queue_heap"]:
+        out.append("| %s | %d | %d | %s |" % (h["name"], h["bytes"], h["build_us"], h["pair"]))
     return out
 
 
@@ -308,6 +334,11 @@ def footprint_table(f):
         out.append(
             "| `import memslab` from `.%s`: heap kept / peak / kept after a first slab "
             "| %d / %d / %d |" % (kind, n["kept"], n["peak"], n["with_slab"])
+        )
+    for kind, n in f.get("queue_import_heap_bytes", {}).items():
+        out.append(
+            "| the first `BlockQueue` from `.%s`: its modules, heap kept (%s) | %d |"
+            % (kind, ", ".join(n["modules"]), n["modules_kept"])
         )
     for b, n in f.get("compiled_code_bytes", {}).items():
         out.append(

@@ -107,7 +107,9 @@ differ only for a wrong argument count of `free`).
 Slabs: **busy** = 4 blocks x 16 bytes, blocks 0 and 2 allocated, block 1
 freed last (the free-list head), block 3 never allocated; **full** = 2 blocks,
 both allocated (`alloc_async` rows wait on it); **checked** = busy with
-`checked=True`.
+`checked=True`; **queued** = busy with a `BlockQueue` `q` holding block 0
+(the rows check the queue's words and links unchanged too); **queued
+checked** = checked with the same queue.
 
 %(table)s
 
@@ -120,12 +122,15 @@ Not errors, on purpose:
 - `buffer=array('i', ...)` is used through its bytes.
 - In default mode `free(h)` of a free block that is neither the free-list
   head nor in a slab with nothing allocated is **not** caught (it would cost
-  a bit per block); `checked=True` catches it.
+  a bit per block); `checked=True` catches it. The same for `q.put(h)` of a
+  free block. A handle queued twice is refused in every mode (the queue keeps
+  a link per handle).
 
 Oddities worth a look (the catalogue pins them as they are today): a `str`
 buffer is told "buffer is read-only; pass a bytearray (not bytes)"; a wrong
-number of arguments to `alloc`/`free` gets MicroPython's own message, whose
-counts include the closure's captured variables (alloc and free are closures,
+number of arguments to `alloc`/`free` (and to a queue's `put`/`get`) gets
+MicroPython's own message, whose counts include the closure's captured
+variables (alloc and free are closures,
 the cheapest call MicroPython makes; a count the runtime gets wrong is the
 price).
 

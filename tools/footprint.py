@@ -45,6 +45,22 @@ PROBE = (
 # kept: what the import keeps; with_slab: kept once a first slab was built and
 # dropped (the modules a working program holds: the engine self-check has run)
 KINDS = ("kept", "peak", "allocated", "with_slab")
+# The first BlockQueue loads its modules: heap kept by them (the first queue's
+# heap minus a second queue's), after `import memslab` and a first slab.
+QUEUE_PROBE = (
+    "import gc, sys, memslab\n"
+    "s = memslab.MemSlab(16, 64)\n"
+    "before = set(sys.modules)\n"
+    "gc.collect()\n"
+    "a = gc.mem_alloc()\n"
+    "q = memslab.BlockQueue(s)\n"
+    "gc.collect()\n"
+    "first = gc.mem_alloc() - a\n"
+    "q2 = memslab.BlockQueue(s)\n"
+    "gc.collect()\n"
+    "one = gc.mem_alloc() - a - first\n"
+    "print(first - one, one, ','.join(sorted(set(sys.modules) - before)))\n"
+)
 
 
 def build(board, out):
@@ -83,12 +99,32 @@ def import_heap(lib, runs=3):
     return dict(zip(KINDS, min(seen)))
 
 
+def queue_heap(lib, runs=3):
+    """{"modules_kept", "queue", "modules"}: what the first BlockQueue's modules
+    keep on the heap, one queue over a 64-block slab, the modules it loaded."""
+    env = dict(os.environ, MICROPYPATH=".frozen:%s" % lib)
+    seen = []
+    for _ in range(runs):
+        r = subprocess.run(
+            [str(BIN / "micropython"), "-c", QUEUE_PROBE],
+            env=env,
+            cwd=tempfile.gettempdir(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        kept, one, mods = r.stdout.split()
+        seen.append((int(kept), int(one), mods))
+    kept, one, mods = min(seen)
+    return {"modules_kept": kept, "queue": one, "modules": mods.split(",")}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--out", default=str(ROOT / "results" / "footprint.json"))
     args = ap.parse_args(argv)
     names = boards.board_names()
-    result = {"mpy_bytes": {}, "source_bytes": {}, "import_heap_bytes": {}}
+    result: dict = {"mpy_bytes": {}, "source_bytes": {}, "import_heap_bytes": {}}
     for src in sorted(SRC.glob("*.py")):
         result["source_bytes"][src.name] = src.stat().st_size
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +132,10 @@ def main(argv=None):
             result["mpy_bytes"][b] = build(b, Path(tmp) / b)
         heap = result["import_heap_bytes"]
         heap["py"] = import_heap(ROOT / "modules")
+        queue = result["queue_heap_bytes"] = {"py": queue_heap(ROOT / "modules")}
         if "UNIX" in names:
             heap["mpy"] = import_heap(Path(tmp) / "UNIX")
+            queue["mpy"] = queue_heap(Path(tmp) / "UNIX")
 
     files = sorted(result["source_bytes"])
     print("| board (arch) | " + " | ".join(f[:-3] + ".mpy" for f in files) + " | total |")
@@ -123,6 +161,16 @@ def main(argv=None):
         print(
             "| from `.%s` | %d | %d | %d | %d |"
             % (kind, n["kept"], n["peak"], n["allocated"], n["with_slab"])
+        )
+    print()
+    print(
+        "| the first `BlockQueue` (after a first slab) | its modules' heap | one more queue (64 handles) |"
+    )
+    print("| --- | ---: | ---: |")
+    for kind, n in result["queue_heap_bytes"].items():
+        print(
+            "| from `.%s` (%s) | %d | %d |"
+            % (kind, ", ".join(n["modules"]), n["modules_kept"], n["queue"])
         )
     for b in names:
         for f, v in result["mpy_bytes"][b].items():

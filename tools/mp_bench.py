@@ -8,9 +8,11 @@ Every number is measured in this one process, side by side:
   pairs      alloc+free pair time of memslab (each engine, via locals, the viper
              fallback, threadsafe, checked), of the list pool users write by
              hand, of a fresh bytearray per message, of two empty closures (the
-             call floor) and of an empty loop
+             call floor) and of an empty loop; put+get pair time of a
+             BlockQueue beside the hand-written ring it replaces
   heap       heap bytes per block at block sizes 16, 64, 256 (heap_per_block)
   slab_heap  heap one slab takes beyond its blocks, and its build time, per mode
+  queue_heap heap one BlockQueue over a 64-block slab takes, and its build time
   messages   GC collections, bytes allocated and the longest single "take a
              block" pause over many messages, plus a heap_lock() run for the slab
   scaling    pair time with half of 16 / 1,024 / 65,536 blocks held in a FIFO ring
@@ -26,8 +28,9 @@ import json
 import micropython
 import sys
 import time
+from array import array
 
-from memslab import MemPool, MemSlab
+from memslab import BlockQueue, MemPool, MemSlab
 
 QUICK = "quick" in sys.argv
 # Many short runs, not a few long ones: on a busy host the best of 40 runs of
@@ -118,6 +121,48 @@ def run_mempool(pool, n):
 
 
 POOL_CLASSES = ((16, 32), (64, 16), (256, 4))  # the README's three message sizes
+
+
+def run_queue(subject, n):
+    """A BlockQueue pair: put a block's handle, get it back (nobody waiting)."""
+    q, h = subject
+    t = now()
+    for _ in range(n):
+        q.put(h)
+        h = q.get()
+    return diff(now(), t)
+
+
+def run_queue_locals(subject, n):
+    q, h = subject
+    put = q.put
+    get = q.get
+    t = now()
+    for _ in range(n):
+        put(h)
+        h = get()
+    return diff(now(), t)
+
+
+def run_hand_ring(subject, n):
+    """The FIFO the README's pattern wrote by hand before BlockQueue: an
+    array('i') ring of 8 block indices and [written, read] counters, inline in
+    the loop (no calls), without its ThreadSafeFlag.set() and without checks."""
+    ring, ctr, h = subject
+    t = now()
+    for _ in range(n):
+        ring[ctr[0] % 8] = h  # the IRQ's half
+        ctr[0] += 1
+        if ctr[1] != ctr[0]:  # the task's half
+            h = ring[ctr[1] % 8]
+            ctr[1] += 1
+    return diff(now(), t)
+
+
+def queue_of(engine, **kw):
+    """(queue, an allocated handle) over a MemSlab(16, 8)."""
+    s = MemSlab(16, 8, engine=engine, **kw)
+    return (BlockQueue(s), s.alloc())
 
 
 def run_fresh(size, n):
@@ -234,6 +279,16 @@ def pair_rows():
     for engine in ENGINES:
         rows.append((engine + " MemPool(40)", run_mempool, MemPool(POOL_CLASSES, engine=engine)))
     rows.append(("fresh bytearray(40)", run_fresh, 40))
+    for engine in ENGINES:
+        rows.append((engine + " BlockQueue", run_queue, queue_of(engine)))
+    for engine in ENGINES:
+        rows.append((engine + " BlockQueue via locals", run_queue_locals, queue_of(engine)))
+    for engine in ENGINES:
+        rows.append(
+            (engine + " BlockQueue threadsafe", run_queue, queue_of(engine, threadsafe=True))
+        )
+        rows.append((engine + " BlockQueue checked", run_queue, queue_of(engine, checked=True)))
+    rows.append(("hand-written ring", run_hand_ring, (array("i", [0] * 8), array("i", [0, 0]), 0)))
     for engine in ENGINES:
         rows.append((engine + " call floor", run_slab, empty_closures(engine == "viper")))
     rows.append(("python bare pair", run_slab, bare_python_pair()))
@@ -407,6 +462,36 @@ def slab_heap():
                 "path": None,
             }
         )
+    return out
+
+
+# -- heap per BlockQueue --
+
+
+def queue_heap():
+    """Heap one BlockQueue over a MemSlab(16, 64) takes (median of 5; its module
+    is loaded by then: see the footprint for that) and the best of 20 build times."""
+    out = []
+    for engine in ENGINES:
+        for name, kw in (("", {}), (" threadsafe", {"threadsafe": True})):
+            s = MemSlab(16, 64, engine=engine, **kw)
+            sizes = sorted(heap_of(lambda s=s: BlockQueue(s)) for _ in range(5))
+            best = None
+            for _ in range(20):
+                gc.collect()
+                t = now()
+                BlockQueue(s)
+                us = diff(now(), t)
+                best = us if best is None or us < best else best
+            out.append(
+                {
+                    "name": engine + name,
+                    "handles": 64,
+                    "bytes": sizes[2],
+                    "build_us": best,
+                    "pair": BlockQueue(s).engine,
+                }
+            )
     return out
 
 
@@ -607,6 +692,7 @@ SECTIONS = {
     "pairs": pairs,
     "heap_per_block": heap_per_block,
     "slab_heap": slab_heap,
+    "queue_heap": queue_heap,
     "messages": messages,
     "scaling": scaling,
 }

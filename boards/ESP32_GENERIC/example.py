@@ -6,10 +6,11 @@ the main task between bytecodes, so it could allocate - but the same code as
 the hard-IRQ version (boards/RPI_PICO/example.py) keeps it copy-paste
 portable and free of GC pauses, so it is written allocation-free anyway.
 
-threadsafe=True brackets alloc/free with machine.disable_irq(), which on the
-ESP32 is a FreeRTOS critical section across both CPUs: needed once a
-_thread also uses the slab. A soft callback cannot interrupt a viper-engine
-alloc()/free() halfway (the scheduler never runs inside native code).
+threadsafe=True brackets alloc/free (and the queue's put/get) with
+machine.disable_irq(), which on the ESP32 is a FreeRTOS critical section
+across both CPUs: needed once a _thread also uses the slab or the queue. A
+soft callback cannot interrupt a viper-engine alloc()/free()/put()/get()
+halfway (the scheduler never runs inside native code).
 
     mpremote cp -r memslab : + run boards/ESP32_GENERIC/example.py
 """
@@ -19,7 +20,7 @@ import micropython
 from array import array
 from machine import ADC, Pin, Timer
 
-from memslab import MemSlab
+from memslab import BlockQueue, MemSlab
 
 try:  # tracebacks from a callback need it; the function is missing on some ports
     micropython.alloc_emergency_exception_buf(100)
@@ -28,47 +29,39 @@ except AttributeError:
 
 SAMPLES = 16  # 16-bit samples per block
 BLOCKS = 8
-WR, RD, DROPPED = 0, 1, 2
 
 slab = MemSlab(SAMPLES * 2, BLOCKS, threadsafe=True)
 views = slab.views()  # one memoryview per block, built here, only indexed in the callback
-ring = array("i", [0] * BLOCKS)  # at most BLOCKS indices in flight: never overflows
-ctr = array("i", [0, 0, 0])  # each word has one writer (callback: WR, DROPPED; task: RD)
-ready = asyncio.ThreadSafeFlag()
+q = BlockQueue(slab)  # room for every block: a put never fails for want of room
+dropped = array("i", [0])  # written by the callback only
 adc = ADC(Pin(34))  # any ADC1 pin
 
 
 def on_tick(_timer):
-    """Timer callback (soft on ESP32): alloc, fill, publish."""
+    """Timer callback (soft on ESP32): alloc, fill, put."""
     h = slab.alloc()
     if h is None:
-        ctr[DROPPED] += 1
+        dropped[0] += 1
         return
     v = views[h]
     for i in range(SAMPLES):
         x = adc.read_u16()
         v[2 * i] = x & 0xFF
         v[2 * i + 1] = x >> 8
-    ring[ctr[WR] % BLOCKS] = h
-    ctr[WR] += 1
-    ready.set()
+    q.put(h)  # O(1), heap-free; wakes the waiting consumer
 
 
 async def consumer():
-    while True:
-        await ready.wait()
-        while ctr[RD] != ctr[WR]:
-            h = ring[ctr[RD] % BLOCKS]
-            v = views[h]
-            total = 0
-            for i in range(SAMPLES):
-                total += v[2 * i] | (v[2 * i + 1] << 8)
-            print(
-                "block %d mean %d (in use %d, dropped %d)"
-                % (h, total // SAMPLES, slab.num_used, ctr[DROPPED])
-            )
-            slab.free(h)  # back to the free list, or straight to an alloc_async() waiter
-            ctr[RD] += 1
+    async for h in q:  # oldest first; waits (no polling) while the queue is empty
+        v = views[h]
+        total = 0
+        for i in range(SAMPLES):
+            total += v[2 * i] | (v[2 * i + 1] << 8)
+        print(
+            "block %d mean %d (in use %d, queued %d, dropped %d)"
+            % (h, total // SAMPLES, slab.num_used, len(q), dropped[0])
+        )
+        slab.free(h)  # back to the free list, or straight to an alloc_async() waiter
 
 
 async def main():

@@ -2,8 +2,8 @@
 
 A thread stands in for the interrupt source: it calls the handler with the
 heap locked, as a hard IRQ would. The handler takes a block, fills it through
-a cached view, puts the block index into a preallocated ring and sets a
-ThreadSafeFlag; an asyncio task drains the ring, checks and frees the blocks.
+a cached view and puts it on a BlockQueue; an asyncio task takes the blocks in
+order, checks and frees them.
 
     MICROPYPATH=modules:.frozen .venv/bin/micropython boards/UNIX/pipeline.py [events]
 """
@@ -19,22 +19,21 @@ import micropython
 import time
 from array import array
 
-from memslab import MemSlab
+from memslab import BlockQueue, MemSlab
 
 BLOCK = 32
 # Counters shared by the handler and the consumer: one writer per word.
-WR, RD, SEQ, DROPPED = 0, 1, 2, 3
+SEQ, DROPPED = 0, 1
 
 
 class Pipeline:
     def __init__(self, blocks=4, engine="auto"):
         # threadsafe: the handler (another thread here, an IRQ on a board) and
-        # the consumer both change the free list.
+        # the consumer both change the free list and the queue.
         self.slab = MemSlab(BLOCK, blocks, threadsafe=True, engine=engine)
         self.views = self.slab.views()  # built now: the handler only indexes it
-        self.ring = array("i", [0] * blocks)  # never overflows: at most `blocks` in flight
-        self.ctr = array("i", [0, 0, 0, 0])
-        self.flag = asyncio.ThreadSafeFlag()
+        self.q = BlockQueue(self.slab)  # guarded like the slab; room for every block
+        self.ctr = array("i", [0, 0])
         self.handler = self._handler  # bound method made once: an IRQ may not create it
 
     def _handler(self, _source=None):
@@ -49,29 +48,25 @@ class Pipeline:
         v = self.views[h]
         for i in range(BLOCK):
             v[i] = (seq + i) & 0xFF
-        self.ring[ctr[WR] % len(self.ring)] = h
-        ctr[WR] += 1
-        self.flag.set()
+        self.q.put(h)  # wakes the consumer
 
-    async def consume(self, events, done):
-        """Drain the ring until the source is done; returns (consumed, bad)."""
-        ctr = self.ctr
+    async def consume(self, done):
+        """Take blocks until the source is done and the queue empty; returns (consumed, bad)."""
+        q = self.q
         consumed = bad = 0
-        while True:
-            while ctr[RD] != ctr[WR]:
-                h = self.ring[ctr[RD] % len(self.ring)]
-                v = self.views[h]
-                seq = v[0]
-                for i in range(BLOCK):
-                    if v[i] != (seq + i) & 0xFF:
-                        bad += 1
-                        break
-                self.slab.free(h)
-                ctr[RD] += 1
-                consumed += 1
-            if done[0] and ctr[RD] == ctr[WR]:
-                return consumed, bad
-            await self.flag.wait()
+        while not (done[0] and len(q) == 0):
+            h = await q.get_async(50)  # None after 50 ms with nothing queued: look at `done`
+            if h is None:
+                continue
+            v = self.views[h]
+            seq = v[0]
+            for i in range(BLOCK):
+                if v[i] != (seq + i) & 0xFF:
+                    bad += 1
+                    break
+            self.slab.free(h)
+            consumed += 1
+        return consumed, bad
 
 
 def source(p, events, period_us, done):
@@ -84,7 +79,6 @@ def source(p, events, period_us, done):
             micropython.heap_unlock()
         time.sleep_us(period_us)
     done[0] = 1
-    p.flag.set()  # wake the consumer to see `done`
 
 
 def run(events=2000, blocks=4, period_us=50, engine="auto"):
@@ -93,7 +87,7 @@ def run(events=2000, blocks=4, period_us=50, engine="auto"):
 
     async def main():
         _thread.start_new_thread(source, (p, events, period_us, done))
-        return await p.consume(events, done)
+        return await p.consume(done)
 
     consumed, bad = asyncio.run(main())
     dropped = p.ctr[DROPPED]

@@ -151,6 +151,37 @@ def test_timeout_returns_none_no_earlier_than_asked():
     run(main())
 
 
+def test_a_cancel_as_the_timeout_expires_always_lands():
+    # asyncio.wait_for (the timeout's first design) swallowed a cancel that
+    # landed while its inner wait was being torn down: the task ran on and
+    # returned None, as if never cancelled. Each j below is one step of that
+    # teardown, the same on every run: the deadline is passed by a busy wait
+    # (a loaded machine only makes it longer), then j loop rounds.
+    for j in range(8):
+        s, _ = full_slab(1)
+
+        async def main():
+            t = asyncio.create_task(s.alloc_async(2))
+            await asyncio.sleep_ms(0)  # t waits
+            t0 = time.ticks_ms()
+            while time.ticks_diff(time.ticks_ms(), t0) < 4:  # past t's deadline
+                pass
+            for _ in range(j):
+                await asyncio.sleep_ms(0)
+            done = t.done()  # t timed out before the cancel: it returned None
+            t.cancel()
+            try:
+                r = await t
+            except asyncio.CancelledError:
+                return "cancelled"
+            return "timed out" if done and r is None else "cancel lost, returned %r" % r
+
+        r = run(main())
+        if r not in ("cancelled", "timed out"):
+            raise AssertionError("step %d: %s" % (j, r))
+        settled(s, 1, "step %d" % j)
+
+
 def test_block_handed_over_as_timeout_expires_is_kept():
     # The waiter's deadline passes while the loop is busy; then free() hands it
     # a block before it runs again: it must return the block, not None.

@@ -8,7 +8,8 @@ as the Markdown table in docs/readme-badinput.md.
 
 Setups: "busy" = 4 blocks of 16 bytes, blocks 0 and 2 allocated, 1 freed
 last (the head), 3 never allocated; "full" = 2 blocks, both allocated;
-"checked" = "busy" with checked=True.
+"checked" = "busy" with checked=True; "queued" = "busy" with a BlockQueue
+(s.q) holding block 0; "queued checked" = "checked" with the same queue.
 
 Not errors, on purpose (documented in docs/readme-badinput.md):
 - alloc_async(timeout_ms <= 0), any int incl. -1 and -2**70: no wait, same as alloc()
@@ -20,7 +21,7 @@ import asyncio
 from array import array
 
 import mptest
-from memslab import MemSlab
+from memslab import BlockQueue, MemSlab
 from mptest import eq, state
 
 
@@ -45,11 +46,28 @@ def full():
     return s
 
 
-SETUPS = {"busy": busy, "full": full, "checked": lambda: busy(True)}
+def queued(checked=False):
+    s = busy(checked)
+    s.q = BlockQueue(s)
+    s.q.put(0)
+    return s
+
+
+SETUPS = {
+    "busy": busy,
+    "full": full,
+    "checked": lambda: busy(True),
+    "queued": queued,
+    "queued checked": lambda: queued(True),
+}
 
 
 def wait(s, t):
     return asyncio.run(s.alloc_async(t))
+
+
+def qwait(s, t):
+    return asyncio.run(s.q.get_async(t))
 
 
 BIG = 2**70
@@ -154,16 +172,42 @@ ROWS = [
     ("alloc_async(None, 2)", "busy", lambda s: s.alloc_async(None, 2), TypeError),
     ("alloc_async(timeout=5)", "full", lambda s: s.alloc_async(timeout=5), TypeError),
     ("alloc_async(1, 2)", "full", lambda s: s.alloc_async(1, 2), TypeError),
+    # -- BlockQueue(owner), q.put(h), q.get(), q.get_async(), q.get_wait()
+    ("BlockQueue(None)", "busy", lambda s: BlockQueue(None), TypeError),
+    ("BlockQueue(64)", "busy", lambda s: BlockQueue(64), TypeError),
+    ("BlockQueue(s.buffer)", "busy", lambda s: BlockQueue(s.buffer), TypeError),
+    ("q.put(None)", "queued", lambda s: s.q.put(None), TypeError),
+    ("q.put('1')", "queued", lambda s: s.q.put("1"), TypeError),
+    ("q.put(1.0)", "queued", lambda s: s.q.put(1.0), TypeError),
+    ("q.put(True)", "queued", lambda s: s.q.put(True), TypeError),
+    ("q.put()", "queued", lambda s: s.q.put(), TypeError),
+    ("q.put(-1)", "queued", lambda s: s.q.put(-1), ValueError),
+    ("q.put(4) (== num_blocks)", "queued", lambda s: s.q.put(4), ValueError),
+    ("q.put(2**70)", "queued", lambda s: s.q.put(BIG), ValueError),
+    ("q.put(0), block 0 queued already", "queued", lambda s: s.q.put(0), ValueError),
+    ("checked: q.put(1), a free block", "queued checked", lambda s: s.q.put(1), ValueError),
+    ("checked: q.put(3), never allocated", "queued checked", lambda s: s.q.put(3), ValueError),
+    ("q.get(0)", "queued", lambda s: s.q.get(0), TypeError),
+    ("q.get_async('x')", "queued", lambda s: qwait(s, "x"), TypeError),
+    ("q.get_async(2**29)", "queued", lambda s: qwait(s, 2**29), ValueError),
+    ("q.get_wait(), slab not threadsafe", "queued", lambda s: s.q.get_wait(), ValueError),
+    ("q.get_wait('x')", "queued", lambda s: s.q.get_wait("x"), TypeError),
 ]
 
 # "full" is also a "free(0) with nothing allocated" setup: it frees both first,
 # so that row compares against the empty state (see _expected_state).
 
 
+def _state(s):
+    """state(s), and the queue's own words and links where the setup has one."""
+    q = getattr(s, "q", None)
+    return state(s) + ((len(q), bytes(q._s)) if q is not None else ())
+
+
 def _expected_state(desc, s):
     if desc.startswith("free(0) with nothing allocated"):
         return None  # the two good frees change the state; checked after
-    return state(s)
+    return _state(s)
 
 
 def run_row(row):
@@ -185,7 +229,7 @@ def run_row(row):
         eq((s.num_used, s.num_free, s.max_used), (0, 2, 2), desc)
         eq(s.alloc(), 1, desc + ": LIFO head after the refused free")
     else:
-        eq(state(s), before, desc + ": state changed")
+        eq(_state(s), before, desc + ": state changed")
     if s._waiters is not None:
         eq(s._waiters.next is s._waiters, True, desc + ": a waiter left queued")
     return got

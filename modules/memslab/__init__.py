@@ -20,7 +20,8 @@ _viper.py the hot path, _compiled.py the viper pair compiled per slab
 (engine="compiled"); _errors.py the checks at the edge; _explain.py the
 messages; _selfcheck.py the engine self-check; _guard.py the critical
 section; _waitq.py and _async.py waiting for a block; _picture.py dump();
-_inventory.py used() and reset(); _pool.py MemPool.
+_inventory.py used() and reset(); _pool.py MemPool; _queue.py BlockQueue
+(its pairs in _queue_viper.py and _queue_python.py).
 
 On a board, code loaded from .mpy lives in the heap, and so does every name
 it brings into the interned-string pool (for good): `import memslab` loads
@@ -291,6 +292,19 @@ def MemPool(*args, **kw):
     from . import _pool
 
     return _pool.MemPool(*args, **kw)
+
+
+def BlockQueue(*args, **kw):
+    """A FIFO of one MemSlab's or MemPool's block handles: BlockQueue(owner).
+
+    q.put(h) and q.get() (None when empty) are O(1) and heap-free (hard-IRQ
+    safe); await q.get_async(timeout_ms=None), async for h in q,
+    q.get_wait(timeout_ms=None), len(q), q.clear(). See _queue.py, loaded by
+    the first BlockQueue().
+    """
+    from . import _queue
+
+    return _queue.BlockQueue(*args, **kw)
 
 
 # -- choosing an engine --

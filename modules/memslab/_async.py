@@ -51,25 +51,34 @@ async def alloc(slab, timeout_ms):
     h = _waitq.join_or_alloc(slab, w)
     if h is not None:
         return h
+    # The timeout is an alarm task that sets the waiter's flag, not
+    # asyncio.wait_for: wait_for swallows a cancel that lands while its inner
+    # wait is finishing (the task then runs on, or times out, as if never
+    # cancelled); awaiting the flag itself, a cancel always lands here.
+    alarm = None
     try:
-        if timeout_ms is None:
-            while w.h < 0:
-                await w.flag.wait()
-        else:
-            end = ticks_add(ticks_ms(), timeout_ms)
-            while w.h < 0:
+        end = ticks_add(ticks_ms(), timeout_ms) if timeout_ms is not None else 0
+        while w.h < 0:
+            if timeout_ms is not None:
                 left = ticks_diff(end, ticks_ms())
                 if left <= 0:
                     break
-                try:
-                    await asyncio.wait_for_ms(w.flag.wait(), left)
-                except asyncio.TimeoutError:
-                    pass  # loop: re-check w.h and the clock (never give up early)
+                if alarm is None or alarm.done():  # (re)armed: never give up early
+                    alarm = asyncio.create_task(_alarm(w.flag, left))
+            await w.flag.wait()
     except BaseException:  # CancelledError (a BaseException in MicroPython)
         _waitq._give_on(slab, w.leave())  # handed a block but cancelled: give it on
         raise
+    finally:
+        if alarm is not None:
+            alarm.cancel()  # (a finished alarm: nothing happens)
     h = w.leave()  # a block handed over just as the time ran out is kept
     return h if h >= 0 else None
+
+
+async def _alarm(flag, ms):
+    await asyncio.sleep_ms(ms)
+    flag.set()
 
 
 class Block:
