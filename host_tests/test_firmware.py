@@ -1,4 +1,4 @@
-"""make firmware: every board's .mpy tree, with the native (viper) module compiled for
+"""make firmware: every board's .mpy tree, with the native (viper) modules compiled for
 that board's arch and the mpy version the firmware expects. (That the x64 build
 imports and passes the whole MicroPython-side suite is the `mpy` variant of the
 host_tests/mp items, see conftest.py.)"""
@@ -20,6 +20,7 @@ ARCHS = ["", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", 
 ARCHS += ["xtensa", "xtensawin", "rv32imc", "rv64imc"]
 SRCS = sorted(p.stem for p in (ROOT / "modules" / "memslab").glob("*.py"))
 SMALL_INT_BITS_32BIT = 31
+NATIVE = ("_viper", "_queue_viper")  # the modules with viper code: built for the board's CPU
 # Every constant stored through a viper pointer must be a small int on 31-bit
 # boards (a 0x5A5A5A5A poison once broke every 32-bit build: it is a big int there).
 
@@ -51,7 +52,7 @@ def test_firmware_build(board):
         head = (lib / (name + ".mpy")).read_bytes()[:4]
         assert head[0:1] == b"M" and head[1] == version, (name, head)
         arch, bits = head[2] >> 2, head[3]
-        if name == "_viper":
+        if name in NATIVE:
             assert ARCHS[arch] == conf["ARCH"], (name, ARCHS[arch])
             assert head[2] & 3 == sub
         else:
