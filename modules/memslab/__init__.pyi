@@ -11,6 +11,7 @@ from _mpy_shed import AnyWritableBuf
 
 VIPER_ERROR: str | None
 _NO_SECTION: tuple[Any, Any]  # internal: the (enter, exit) of a slab without a guard
+def _forget(name: str) -> None: ...  # internal: drop a submodule that has done its job
 """Why the viper engine is not used: None while it is in use."""
 
 class SlabCorruptedError(RuntimeError):
@@ -36,6 +37,8 @@ class MemSlab:
     engine: str
     checked: bool
     threadsafe: bool
+    _owner: Any  # internal: the bytes whose move is refused (a MemPool's, for its classes)
+    _owner_at: int
     def __init__(
         self,
         block_size: int,
@@ -78,6 +81,9 @@ class MemPool:
     first: tuple[int, ...]
     num_blocks: int
     buffer: bytearray | memoryview
+    engine: str
+    checked: bool
+    threadsafe: bool
     def __init__(
         self,
         classes: tuple[tuple[int, int], ...] | list[tuple[int, int]],
@@ -87,15 +93,26 @@ class MemPool:
         checked: bool = False,
         threadsafe: bool = False,
     ) -> None: ...
-    def alloc(self, n: int) -> int | None: ...
-    def free(self, h: int) -> None: ...
+    def alloc(self, n: int) -> int | None:
+        """A handle to a block of at least n bytes, or None. Heap-free: legal in a hard IRQ."""
+    def free(self, h: int) -> None:
+        """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
     def view(self, h: int) -> memoryview: ...
+    def views(self) -> tuple[memoryview, ...]:
+        """One memoryview per block, indexed by handle, built once (IRQ-safe to index)."""
     def size_of(self, h: int) -> int: ...
     def addressof(self, h: int) -> int: ...
     @property
     def num_used(self) -> int: ...
     @property
     def num_free(self) -> int: ...
+    @property
+    def max_used(self) -> int:
+        """The most blocks in use at once, pool-wide."""
+    def reset_max(self) -> None: ...
+    def used(self) -> list[int]: ...
     def stats(self) -> dict[str, Any]: ...
+    def block(self, n: int) -> _Block: ...
     async def alloc_async(self, n: int, timeout_ms: int | None = None) -> int | None: ...
+    def block_async(self, n: int, timeout_ms: int | None = None) -> _AsyncBlock: ...
     def dump(self, limit: int = 48) -> str: ...
