@@ -108,7 +108,7 @@ class MemPool:
         try:
             return self.slabs[c].view(self._r[h] - self.first[c])
         except ValueError:  # checked mode: a free block, said in the class's numbers
-            return self._not_allocated(h, c, "view")
+            return self._refuse(h, "view", c)
 
     def addressof(self, h):
         """The address of block h's first byte (for DMA and uctypes.struct)."""
@@ -193,48 +193,25 @@ class MemPool:
     def _class_of(self, h, verb):
         """The class of handle h; TypeError/ValueError (nothing changed) if h is none."""
         if h.__class__ is not int or h < 0 or h >= self.num_blocks:
-            return self._bad_handle(h, verb)
+            return self._refuse(h, verb)
         self._check_not_moved()
         c = len(self.first) - 1
         while h < self.first[c]:
             c -= 1
         return c
 
-    def _check_size(self, n, verb):
-        if n.__class__ is not int or n < 0 or n > self.sizes[-1]:
-            self._bad_size(n, verb)
+    def _refuse(self, x, verb, c=-1):
+        """Raise why verb refused x: TypeError (not an int), ValueError (a handle
+        or a size out of range; c >= 0: block x of class c is not allocated).
 
-    # In a hard IRQ the heap is locked: no import, no message. Each of these
-    # then raises a prebuilt error of the same type (_errors.LOCKED).
-
-    def _bad_handle(self, h, verb):
-        exc = TypeError if h.__class__ is not int else ValueError
+        In a hard IRQ the heap is locked: no import, no message. Then it
+        raises a prebuilt error of the same type (_errors.LOCKED)."""
+        exc = TypeError if x.__class__ is not int else ValueError
         try:
             self._check_not_moved()
             from . import _poolexplain
 
-            msg = _poolexplain.bad_handle(self, h, verb)
-        except MemoryError:
-            raise LOCKED[exc]
-        raise exc(msg)
-
-    def _not_allocated(self, h, c, verb):
-        try:
-            self._check_not_moved()
-            from . import _poolexplain
-
-            msg = _poolexplain.not_allocated(self, h, c, verb)
-        except MemoryError:
-            raise LOCKED[ValueError]
-        raise ValueError(msg)
-
-    def _bad_size(self, n, verb):
-        exc = TypeError if n.__class__ is not int else ValueError
-        try:
-            self._check_not_moved()
-            from . import _poolexplain
-
-            msg = _poolexplain.bad_size(self, n, verb)
+            msg = _poolexplain.why(self, x, verb, c)
         except MemoryError:
             raise LOCKED[exc]
         raise exc(msg)
@@ -248,24 +225,30 @@ def _pair(pool):
     most five (closure_call), and a frame of at most 11 words (locals, cells,
     stack). So the values the closures need sit in one tuple, `k`.
     """
-    slabs = pool.slabs
+    a = []
+    f = []
+    w = []
+    for s in pool.slabs:  # (a loop: a generator expression would be a function more)
+        a.append(s.alloc)
+        f.append(s.free)
+        w.append(s._sw)
     sizes = pool.sizes + (1 << 30,)  # a sentinel: the fitting loop stops by itself
     k = (
         pool.sizes[-1],  # 0 the largest n
-        len(slabs) - 1,  # 1 the last class
-        tuple(s.alloc for s in slabs),  # 2
+        len(a) - 1,  # 1 the last class
+        tuple(a),  # 2 each class's alloc
         pool.first,  # 3
-        tuple(s.free for s in slabs),  # 4
+        tuple(f),  # 4 each class's free
         pool.num_blocks,  # 5
         pool._st,  # 6 the pool's state: counts and peaks
-        tuple(s._sw for s in slabs),  # 7 each class's state words
+        tuple(w),  # 7 each class's state words
         pool.sizes,  # 8
         pool._r,  # 9: r[h] is the small int h, also for a long-int handle
     )
 
     def alloc(n):
         if n.__class__ is not int or n < 0 or n > k[0]:
-            return pool._bad_size(n, "alloc")
+            return pool._refuse(n, "alloc")
         c = 0
         while sizes[c] < n:  # the smallest class that fits
             c += 1
@@ -284,14 +267,14 @@ def _pair(pool):
 
     def free(h=...):  # h=...: free() with no handle gets a message of ours
         if h.__class__ is not int or h < 0 or h >= k[5]:
-            return pool._bad_handle(h, "free")
+            return pool._refuse(h, "free")
         c = k[1]
         while h < k[3][c]:  # h's class: the last whose first handle is <= h
             c -= 1
         h = k[9][h] - k[3][c]  # the index in class c's slab (a small int)
         w = k[7][c][_WAIT]
         if not _freed(k[4][c], h):
-            pool._not_allocated(k[3][c] + h, c, "free")
+            pool._refuse(k[3][c] + h, "free", c)
         if w:  # the class may have handed h to a waiter (still in use): count anew
             _note(k)
         else:

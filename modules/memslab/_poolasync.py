@@ -11,7 +11,8 @@ def alloc_async(pool, n, timeout_ms, block):
     """MemPool.alloc_async()/block_async(): n and timeout_ms checked at the call."""
     verb = "block_async" if block else "alloc_async"
     check_timeout(verb, timeout_ms)
-    pool._check_size(n, verb)
+    if n.__class__ is not int or n < 0 or n > pool.sizes[-1]:
+        pool._refuse(n, verb)
     if block:
         return AsyncBlock(pool, n, timeout_ms)
     return _alloc_async(pool, n, timeout_ms)

@@ -1,8 +1,18 @@
 """MemPool's explanations: why a handle, a size or a pool was refused, in words.
 
-Loaded on a pool's first error only (MemPool._bad_handle and friends, which
-raise a prebuilt error of the same type where the heap is locked).
+Loaded on a pool's first error only (by MemPool._refuse, which raises a
+prebuilt error of the same type where the heap is locked).
 """
+
+
+def why(pool, x, verb, c):
+    """Why verb refused x: a block of class c not allocated (c >= 0), else a
+    bad size (alloc, block and their async twins) or a bad handle."""
+    if c >= 0:
+        return not_allocated(pool, x, c, verb)
+    if verb[:5] in ("alloc", "block"):
+        return bad_size(pool, x, verb)
+    return bad_handle(pool, x, verb)
 
 
 def moved():

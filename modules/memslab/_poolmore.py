@@ -84,7 +84,8 @@ class Block:
     """The context manager of MemPool.block(n)."""
 
     def __init__(self, pool, n):
-        pool._check_size(n, "block")
+        if n.__class__ is not int or n < 0 or n > pool.sizes[-1]:
+            pool._refuse(n, "block")
         self.pool = pool
         self.n = n
         self.h = None
