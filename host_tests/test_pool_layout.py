@@ -12,7 +12,7 @@ import re
 
 from test_layout import LAYOUT, PKG, _consts
 
-POOL = ("TOP", "NH", "END", "LAST", "CELL", "T", "TB", "PEAK", "PEAKB", "W64", "REC", "RW")
+POOL = ("TOP", "NH", "END", "LAST", "CELL", "HI", "T", "TB", "PEAK", "PEAKB", "W64", "REC", "RW")
 RECORD = ("SIZE", "FIRST", "ST", "BLOCKS")  # word offsets inside a class record
 VIPER = _consts(PKG / "_poolviper.py")
 

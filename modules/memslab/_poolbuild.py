@@ -17,6 +17,7 @@ _NH = const(1)
 _END = const(2)
 _LAST = const(3)
 _CELL = const(4)
+_HI = const(5)
 _T = const(6)
 _TB = const(7)
 _PEAK = const(8)
@@ -118,6 +119,7 @@ def _fast(pool):
         if (x ^ a) >> 32:  # only a 64-bit port can see this: not all in one 4 GB
             return None
     m = 0xFFFFFFFF
+    st[_HI] = a >> 32  # 0 on a 32-bit board
     st[_CELL] = box & m
     r = _REC
     for c in range(n):

@@ -27,7 +27,8 @@ pair (_pool._pair).
 #     2 END    REC + classes * RW           8 PEAK   most blocks in use at once
 #     3 LAST   END - RW (the last record)   9 PEAKB  most bytes in use at once
 #     4 CELL   the box's value word         10 W64   1 on a 64-bit port
-#     5        (spare)                      11       (spare)
+#     5 HI     the addresses' high half     11       (spare)
+#              (64-bit ports; 0 on a board)
 #     from word 12 (REC), per class, smallest first, RW = 4 words:
 #         SIZE   block size               ST      its slab state
 #         FIRST  its first handle         BLOCKS  its blocks
@@ -51,6 +52,7 @@ _NH = const(1)
 _END = const(2)
 _LAST = const(3)
 _CELL = const(4)
+_HI = const(5)
 _T = const(6)
 _TB = const(7)
 _PEAK = const(8)
@@ -81,8 +83,8 @@ def pair(pool, state_at):
             nonlocal box
             box = x  # x's object word is now in the box
             p = int(at)
-            q = ((p >> 16) >> 16) << 16 << 16
             s = ptr32(p - (p & 1))
+            q = (s[_HI] << 16) << 16
             f = ptr32(q + s[_CELL])
             w = f[0]
             hi = 0
