@@ -14,10 +14,12 @@ from first[c], the total of the blocks of the smaller classes. So 0..31 are
 the 16-byte blocks above, 32..47 the 64-byte ones, 48..51 the 256-byte ones.
 
 Where things are, each loaded only when needed (a pool's RAM is mostly
-code): this file is what a working pool keeps (the class, the python pair);
-_poolbuild.py builds a pool and is dropped again; _poolviper.py is the pair
-in machine code (viper); _poolmore.py views, used, stats, block;
-_poolasync.py waiting; _poolpicture.py dump(); _poolexplain.py the messages.
+code): this file is what every working pool keeps (the class, the machine
+code's slow paths); _poolbuild.py builds a pool and is dropped again;
+_poolviper.py is the pair in machine code (viper), _poolpython.py the pair
+in bytecode (engine="python", checked=True, or where the machine code's
+checks fail); _poolmore.py views, used, stats, block; _poolasync.py
+waiting; _poolpicture.py dump(); _poolexplain.py the messages.
 """
 
 import uctypes
@@ -63,7 +65,8 @@ class MemPool:
             _forget("_poolbuild")
 
     # -- the hot path: the pair set on the instance by _poolbuild (machine
-    # code, or _pair() below); these two methods, shadowed by it, document it --
+    # code, or _poolpython's closures); these two methods, shadowed by it,
+    # document it --
 
     def alloc(self, n):
         """A handle to a block of at least n bytes, or None when no class can serve it.
@@ -200,6 +203,38 @@ class MemPool:
             c -= 1
         return c
 
+    # -- the machine code's slow paths (_poolviper.py calls them for anything
+    # unusual): they raise why, or do what the python pair does, more slowly --
+
+    def _alloc_slow(self, n):
+        if n.__class__ is not int or n < 0 or n > self.sizes[-1]:
+            return self._refuse(n, "alloc")
+        c = 0
+        while self.sizes[c] < n:
+            c += 1
+        while c < len(self.slabs):
+            h = self.slabs[c].alloc()  # a class with an unsound block raises why
+            if h is not None:
+                st = self._st
+                st[_T] += 1
+                st[_TB] += self.sizes[c]
+                _peaks(st)
+                return self.first[c] + h
+            c += 1
+        return None
+
+    def _free_slow(self, h=...):
+        c = self._class_of(h, "free")
+        s = self.slabs[c]
+        w = s._sw[_WAIT]
+        if not _freed(s.free, self._r[h] - self.first[c]):
+            self._refuse(h, "free", c)
+        if w:  # s may have handed the block to a waiter (still in use): count anew
+            _note(self)
+        else:
+            self._st[_T] -= 1
+            self._st[_TB] -= s.block_size
+
     def _refuse(self, x, verb, c=-1):
         """Raise why verb refused x: TypeError (not an int), ValueError (a handle
         or a size out of range; c >= 0: block x of class c is not allocated).
@@ -215,74 +250,6 @@ class MemPool:
         except MemoryError:
             raise LOCKED[exc]
         raise exc(msg)
-
-
-def _pair(pool):
-    """The python pair (alloc, free): closures over the classes' own pairs, as
-    a slab's are over its state; also the machine code's slow paths.
-
-    Two limits keep a call off the heap: closed-over names plus arguments at
-    most five (closure_call), and a frame of at most 11 words (locals, cells,
-    stack). So the values the closures need sit in one tuple, `k`.
-    """
-    a = []
-    f = []
-    w = []
-    for s in pool.slabs:  # (a loop: a generator expression would be a function more)
-        a.append(s.alloc)
-        f.append(s.free)
-        w.append(s._sw)
-    sizes = pool.sizes + (1 << 30,)  # a sentinel: the fitting loop stops by itself
-    k = (
-        pool.sizes[-1],  # 0 the largest n
-        len(a) - 1,  # 1 the last class
-        tuple(a),  # 2 each class's alloc
-        pool.first,  # 3
-        tuple(f),  # 4 each class's free
-        pool.num_blocks,  # 5
-        pool._st,  # 6 the pool's state: counts and peaks
-        tuple(w),  # 7 each class's state words
-        pool.sizes,  # 8
-        pool._r,  # 9: r[h] is the small int h, also for a long-int handle
-    )
-
-    def alloc(n):
-        if n.__class__ is not int or n < 0 or n > k[0]:
-            return pool._refuse(n, "alloc")
-        c = 0
-        while sizes[c] < n:  # the smallest class that fits
-            c += 1
-        while True:  # ... or the next larger one with a free block
-            h = k[2][c]()
-            if h is not None:
-                n = k[6]  # count it, pool-wide
-                n[_T] += 1
-                n[_TB] += sizes[c]
-                if n[_T] > n[_PEAK] or n[_TB] > n[_PEAKB]:
-                    _peaks(n)
-                return k[3][c] + h
-            if c == k[1]:
-                return None
-            c += 1
-
-    def free(h=...):  # h=...: free() with no handle gets a message of ours
-        if h.__class__ is not int or h < 0 or h >= k[5]:
-            return pool._refuse(h, "free")
-        c = k[1]
-        while h < k[3][c]:  # h's class: the last whose first handle is <= h
-            c -= 1
-        h = k[9][h] - k[3][c]  # the index in class c's slab (a small int)
-        w = k[7][c][_WAIT]
-        if not _freed(k[4][c], h):
-            pool._refuse(k[3][c] + h, "free", c)
-        if w:  # the class may have handed h to a waiter (still in use): count anew
-            _note(k)
-        else:
-            h = k[6]
-            h[_T] -= 1
-            h[_TB] -= k[8][c]
-
-    return alloc, free
 
 
 def _freed(free, h):
@@ -305,13 +272,14 @@ def _peaks(st):
         st[_PEAKB] = st[_TB]
 
 
-def _note(k):
-    """Set the pool's counts to what its classes hold now."""
+def _note(pool):
+    """Set the pool's counts to what its classes hold now (a class may have
+    handed a block to a waiter, or taken one for a waiting task)."""
     u = b = c = 0
-    while c <= k[1]:
-        x = k[7][c][_USED]
+    while c < len(pool.slabs):
+        x = pool.slabs[c]._sw[_USED]
         u += x
-        b += x * k[8][c]
+        b += x * pool.sizes[c]
         c += 1
-    k[6][_T] = u
-    k[6][_TB] = b
+    pool._st[_T] = u
+    pool._st[_TB] = b

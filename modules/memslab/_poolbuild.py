@@ -8,7 +8,7 @@ import uctypes
 from array import array
 from micropython import const
 
-from . import MemSlab, _pool
+from . import MemSlab
 from ._errors import check_buffer, check_geometry
 
 # The pool's state words (_poolviper.py)
@@ -79,8 +79,10 @@ def build(pool, classes, buffer, engine, checked, threadsafe):
     # gets the python pair over the classes' checked viper pairs.
     pair = _fast(pool) if slabs[0].engine != "python" and not checked else None
     if pair is None:  # the python pair; its counts in a list (quicker than an array)
+        from . import _poolpython
+
         pool._st = [0] * _REC
-        pair = pool._alloc_slow, pool._free_slow = _pool._pair(pool)
+        pair = _poolpython.pair(pool)
     elif threadsafe:  # the machine code works on every class: one guard around it
         from . import _guard as g
 
@@ -128,7 +130,6 @@ def _fast(pool):
         st[r + _ST] = at[1 + 2 * c] & m
         st[r + _BLOCKS] = at[2 + 2 * c] & m
         r += _RW
-    pool._alloc_slow, pool._free_slow = _pool._pair(pool)  # the slow paths
     return (alloc, free) if _tried(pool, st, alloc, free, _viper.build) else None
 
 
@@ -142,8 +143,7 @@ def _tried(pool, st, alloc, free, build):
     last = len(pool.slabs) - 1
     top = st[_TOP]
     slow = []
-    keep = pool._alloc_slow, pool._free_slow
-    pool._alloc_slow = pool._free_slow = lambda x: slow.append(x)
+    pool._alloc_slow = pool._free_slow = lambda x: slow.append(x)  # (instance attributes)
     try:
         ok = True
         for n, h in ((0, 0), (top, pool.first[last])):
@@ -165,7 +165,7 @@ def _tried(pool, st, alloc, free, build):
                 pass
     except Exception:  # noqa: BLE001 - a wrong pair may raise anything: refuse it
         ok = False
-    pool._alloc_slow, pool._free_slow = keep
+    del pool._alloc_slow, pool._free_slow  # the methods again
     for s in pool.slabs:  # new again, whatever the trial did
         s._sw[_HEAD] = s._sw[_USED] = s._sw[_MAX] = 0
         build(s._st, s.buffer, s.checked)

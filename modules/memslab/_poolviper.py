@@ -1,8 +1,8 @@
 """memslab's MemPool pair in machine code: pool.alloc(n) and pool.free(h) on viper.
 
 Loaded by the first pool on the viper engine. _poolbuild.py fills the state,
-checks the pair and tries it; where anything fails, the pool keeps its python
-pair (_pool._pair).
+checks the pair and tries it; where anything fails, the pool gets the python
+pair (_poolpython.py).
 """
 
 # What a slab's viper pair does (_viper.py, whose comment explains the box
@@ -33,10 +33,11 @@ pair (_pool._pair).
 #         SIZE   block size               ST      its slab state
 #         FIRST  its first handle         BLOCKS  its blocks
 # T and TB are the pool-wide counts the peaks come from (MemPool.max_used,
-# stats()["max_allocated_bytes"]): each pair, this one and the python one
-# (_pool._pair), adds what it takes and subtracts what it gives back; where a
-# class may hand a block to a waiter, or takes one for a waiting task, Python
-# sets them to the sum of the classes' num_used (_pool._note).
+# stats()["max_allocated_bytes"]): each pair, this one, its slow paths and
+# the python one (_poolpython.py), adds what it takes and subtracts what it
+# gives back; where a class may hand a block to a waiter, or takes one for a
+# waiting task, Python sets them to the sum of the classes' num_used
+# (_pool._note).
 #
 # Interrupts: as for a slab's pair. Machine code is never cut into by a
 # micropython.schedule callback; a hard IRQ that uses the same pool needs
