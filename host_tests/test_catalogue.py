@@ -16,3 +16,11 @@ def test_the_bad_input_catalogue_is_current():
     stale = "docs/readme-badinput.md is stale: run .venv/bin/python tools/catalogue.py --write"
     assert table in doc, stale
     assert "(%d rows)" % n in doc, stale
+
+
+def test_the_pool_catalogue_is_current():
+    table, n = catalogue.pool_table()
+    doc = catalogue.DOC.read_text()
+    stale = "docs/readme-badinput.md is stale: run .venv/bin/python tools/catalogue.py --write"
+    assert table in doc, stale
+    assert "(%d rows)" % n in doc, stale

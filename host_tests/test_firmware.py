@@ -20,7 +20,11 @@ ARCHS = ["", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", 
 ARCHS += ["xtensa", "xtensawin", "rv32imc", "rv64imc"]
 SRCS = sorted(p.stem for p in (ROOT / "modules" / "memslab").glob("*.py"))
 SMALL_INT_BITS_32BIT = 31
-NATIVE = ("_viper", "_queue_viper")  # the modules with viper code: built for the board's CPU
+NATIVE = (
+    "_viper",
+    "_queue_viper",
+    "_poolviper",
+)  # the modules with viper code: built for the board's CPU
 # Every constant stored through a viper pointer must be a small int on 31-bit
 # boards (a 0x5A5A5A5A poison once broke every 32-bit build: it is a big int there).
 

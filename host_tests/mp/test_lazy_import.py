@@ -69,15 +69,16 @@ def test_import_memslab_loads_the_package_and_its_engine_only():
 
 
 def test_what_is_imported_at_boot_stays_loaded():
-    """README, "Loading the rest at boot": after its one import line, the first
-    MemPool(), alloc_async(), dump() and used() load nothing more (on a small
+    """README, "Loading the rest at boot": after its import line and boot pool,
+    the next MemPool(), alloc_async(), dump() and used() load nothing more (on a small
     heap they would otherwise take KBs each at that moment, and could fail)."""
     names = [n for n in sys.modules if n == "asyncio" or n.startswith(("asyncio.", "memslab"))]
     saved = {n: sys.modules.pop(n) for n in names}
     try:
         import memslab
-        from memslab import _async, _inventory, _methods, _picture, _pool  # noqa: F401 - README
+        from memslab import _async, _inventory, _methods, _picture  # noqa: F401 - README
 
+        memslab.MemPool(((16, 32), (64, 8)))  # the README's boot pool
         s = memslab.MemSlab(16, 2)
         loaded = sorted(sys.modules)
         memslab.MemPool(((16, 2), (32, 2)))

@@ -111,7 +111,7 @@ def test_stats_and_dump():
     )
     eq([c["num_used"] for c in st["classes"]], [1, 0, 1], "per class")
     d = p.dump()
-    for part in ("3 classes", "class 1: 64-byte blocks, handles 4..5", "4 blocks x 16 bytes"):
+    for part in ("3 classes", "class 1: 2 blocks x 64 bytes, handles 4..5", "[6:used]"):
         if part not in d:
             raise AssertionError("dump lacks %r:\n%s" % (part, d))
     if "MemPool" not in repr(p):
@@ -143,3 +143,19 @@ def test_alloc_and_free_ask_the_heap_for_nothing():
         finally:
             gc.enable()
         eq(took, 0, "bytes the pool asked for in 50 rounds, checked=%s" % checked)
+
+
+def test_the_machine_code_pair_serves_a_viper_pool():
+    # The pool's own viper pair (not a fallback that would pass every other
+    # test, slower): on viper, default mode (threadsafe: inside the guard);
+    # checked=True and the python engine get the python pair (_pool._pair),
+    # as does a port where the viper pair's checks fail (_viper.FAST = False
+    # forces that).
+    from memslab import _viper
+
+    for kw in ({}, {"checked": True}, {"threadsafe": True}):
+        p = pool(**kw)
+        fast = mptest.ENGINE != "python" and _viper is not None and _viper.FAST
+        fast = fast and not kw.get("checked")
+        # the machine code's state is an array("I"); the python pair counts in a list
+        eq(p._st.__class__ is not list, fast, "machine code for %r" % kw)

@@ -59,8 +59,10 @@ def _lock():
     return g, (enter, exit)
 
 
-def guarded(alloc, free):
-    """alloc/free inside a critical section, and the (enter, exit) pair they use."""
+def guarded(alloc, free, lock=None):
+    """alloc/free inside a critical section, and the (enter, exit) pair they use.
+
+    lock: a _lock() to share (a MemPool's classes and its pair share one), else a new one."""
     if disable_irq is not None and enable_irq is not None:
         irq_off, irq_on = disable_irq, enable_irq
 
@@ -81,7 +83,7 @@ def guarded(alloc, free):
         return alloc_irq, free_irq, (irq_off, irq_on)
     if _thread is None:  # nothing can race
         return alloc, free, _NO_SECTION
-    g, pair = _lock()
+    g, pair = lock or _lock()
 
     # Small on purpose: cells + argument + the try must fit an 11-word frame
     # (a bigger frame comes from the heap on every call). No jump between

@@ -12,51 +12,64 @@ a rejected call changes nothing, one contiguous buffer for everything.
 A handle is a small int that says its class: class c's blocks are numbered
 from first[c], the total of the blocks of the smaller classes. So 0..31 are
 the 16-byte blocks above, 32..47 the 64-byte ones, 48..51 the 256-byte ones.
-Loaded on the first MemPool(): `import memslab` does not pay for it.
+
+Where things are, each loaded only when needed (a pool's RAM is mostly
+code): this file is what every working pool keeps (the class, the machine
+code's slow paths); _poolbuild.py builds a pool and is dropped again;
+_poolviper.py is the pair in machine code (viper), _poolpython.py the pair
+in bytecode (engine="python", checked=True, or where the machine code's
+checks fail); _poolmore.py views, used, stats, block; _poolasync.py
+waiting; _poolpicture.py dump(); _poolexplain.py the messages.
 """
 
-from ._errors import LOCKED, check_buffer, check_geometry, check_timeout
+import sys
+import uctypes
+from micropython import const
+
+from ._errors import LOCKED
+
+# The pool's state (its layout is in _poolviper.py): an array("I") for the
+# machine code, or the header alone in a list for a python pool (quicker).
+# _USED and _WAIT: words of a class's slab state (_layout.py).
+_T = const(6)
+_TB = const(7)
+_PEAK = const(8)
+_PEAKB = const(9)
+_USED = const(1)
+_WAIT = const(5)
 
 
 class MemPool:
+    # Set by _poolbuild.build() (bare annotations cost nothing on the board).
+    slabs: tuple
+    sizes: tuple
+    first: tuple
+    num_blocks: int
+    buffer: bytearray
+    _owner: bytearray  # the bytes themselves (buffer may be a slice of them)
+    _owner_at: int  # their address when built: a move is refused
+    _st: list  # the pool's state (_poolviper.py): an array("I"), or a list
+    # Defaults on the class, not in every pool's dict (as MemSlab does).
+    engine = "viper"
+    checked = False
+    threadsafe = False
+    _views = None  # the tuple built by views()
+    _r = range(0x3FFFFFFF)  # _r[h]: the small-int object h, for any int h in range
+
     def __init__(self, classes, buffer=None, *, engine="auto", checked=False, threadsafe=False):
-        from . import MemSlab  # the package is loaded by now
+        from . import _poolbuild  # dropped again below: a pool is built once
 
-        classes = _check_classes(classes)
-        total = 0
-        for bs, n in classes:
-            total += bs * n
-        owner = buffer
-        if buffer is None:
-            owner = buffer = bytearray(total)
-        else:
-            buffer = _check_pool_buffer(buffer, total)
-        mv = memoryview(buffer)
-        slabs = []
-        first = []
-        o = blocks = 0
-        for bs, n in classes:  # one slab per class, each over its part of the buffer
-            part = mv[o : o + bs * n]
-            slabs.append(
-                MemSlab(bs, n, part, engine=engine, checked=checked, threadsafe=threadsafe)
-            )
-            first.append(blocks)
-            o += bs * n
-            blocks += n
-        self.slabs = tuple(slabs)
-        self.sizes = tuple(bs for bs, _ in classes)
-        self.first = tuple(first)
-        self.num_blocks = blocks
-        self._r = range(blocks)  # r[h]: the small int h, also for a long-int handle
-        self.buffer = buffer
-        self._owner = owner
-        self._classes = len(classes)
-        # Set per instance, as MemSlab does: closures read what they need from
-        # cells, where a method would look each attribute up on the instance.
-        self.alloc, self.free = _pair(self)
+        try:
+            _poolbuild.build(self, classes, buffer, engine, checked, threadsafe)
+        finally:  # its code leaves the heap: from sys.modules and from the package
+            pkg = sys.modules[__name__[: __name__.rindex(".")]]
+            sys.modules.pop(pkg.__name__ + "._poolbuild", None)
+            if "_poolbuild" in dir(pkg):
+                del pkg._poolbuild  # pyright: ignore[reportAttributeAccessIssue]
 
-    # -- the hot path: closures set per instance by _pair() (below); these two
-    # methods, shadowed by them, are here for help() and editors --
+    # -- the hot path: the pair set on the instance by _poolbuild (machine
+    # code, or _poolpython's closures); these two methods, shadowed by it,
+    # document it --
 
     def alloc(self, n):
         """A handle to a block of at least n bytes, or None when no class can serve it.
@@ -71,23 +84,7 @@ class MemPool:
         """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
         return self.free(h)
 
-    # -- the rest --
-
-    def view(self, h):
-        """A memoryview of the whole block (size_of(h) bytes). Allocates."""
-        c = self._class_of(h)
-        try:
-            return self.slabs[c].view(self._r[h] - self.first[c])
-        except ValueError:  # checked mode: a free block, said in the class's numbers
-            return self._not_allocated(h, c, "view")
-
-    def size_of(self, h):
-        """The block size of h's class."""
-        return self.sizes[self._class_of(h)]
-
-    def addressof(self, h):
-        c = self._class_of(h)
-        return self.slabs[c].addressof(self._r[h] - self.first[c])
+    # -- counters: plain reads, safe in a hard IRQ --
 
     @property
     def num_used(self):
@@ -100,15 +97,53 @@ class MemPool:
     def num_free(self):
         return self.num_blocks - self.num_used
 
+    @property
+    def max_used(self):
+        """The most blocks in use at once, pool-wide (blocks taken through the pool)."""
+        return self._st[_PEAK]
+
+    # -- the rest --
+
+    def size_of(self, h):
+        """The block size of h's class."""
+        return self.sizes[self._class_of(h, "size_of")]
+
+    def view(self, h):
+        """A memoryview of the whole block (size_of(h) bytes). Allocates."""
+        c = self._class_of(h, "view")
+        try:
+            return self.slabs[c].view(self._r[h] - self.first[c])
+        except ValueError:  # checked mode: a free block, said in the class's numbers
+            return self._refuse(h, "view", c)
+
+    def addressof(self, h):
+        """The address of block h's first byte (for DMA and uctypes.struct)."""
+        c = self._class_of(h, "addressof")
+        return self.slabs[c].addressof(self._r[h] - self.first[c])
+
+    def views(self):
+        """One memoryview per block, indexed by handle, built on the first call.
+
+        Build it before enabling interrupts; then `pool.views()[h]` is a plain
+        tuple lookup that an interrupt handler may use."""
+        return self._views or self._more().views(self)
+
+    def used(self):
+        """The handles of the allocated blocks, ascending (a leak report). Allocates."""
+        return self._more().used(self)
+
+    def reset_max(self):
+        """Set max_used (the pool's and every class's) to what is in use now."""
+        self._more().reset_max(self)
+
     def stats(self):
-        """Totals in blocks and bytes, and each class's MemSlab.stats() under "classes"."""
-        per = [s.stats() for s in self.slabs]
-        out = {"num_blocks": self.num_blocks, "num_used": self.num_used}
-        out["num_free"] = self.num_blocks - out["num_used"]
-        for k in ("allocated_bytes", "free_bytes", "max_allocated_bytes"):
-            out[k] = sum(p[k] for p in per)
-        out["classes"] = per
-        return out
+        """Totals in blocks and bytes (peaks pool-wide), each class's stats() under "classes"."""
+        return self._more().stats(self)
+
+    def block(self, n):
+        """`with pool.block(n) as h:` a block of at least n bytes, freed when the
+        with-block exits. SlabEmptyError, a MemoryError, when none is free."""
+        return self._more().Block(self, n)
 
     def alloc_async(self, n, timeout_ms=None):
         """Awaitable: a handle to a block of at least n bytes, waiting while none is free.
@@ -117,136 +152,107 @@ class MemPool:
         served among that class's waiters); None on timeout. n and timeout_ms
         are checked at the call, as MemSlab.alloc_async does.
         """
-        check_timeout("alloc_async", timeout_ms)
-        if n.__class__ is not int or n < 0 or n > self.sizes[-1]:
-            self._bad_size(n)
-        return self._alloc_async(n, timeout_ms)
+        self._check_not_moved()
+        from . import _poolasync
 
-    async def _alloc_async(self, n, timeout_ms):
-        h = self.alloc(n)
-        if h is not None:
-            return h
-        c = 0
-        while self.sizes[c] < n:
-            c += 1
-        h = await self.slabs[c].alloc_async(timeout_ms)
-        return None if h is None else self.first[c] + h
+        return _poolasync.alloc_async(self, n, timeout_ms, False)
+
+    def block_async(self, n, timeout_ms=None):
+        """`async with pool.block_async(n, timeout_ms) as h:` waits like
+        alloc_async, frees h on exit; asyncio.TimeoutError when the time passes."""
+        self._check_not_moved()
+        from . import _poolasync
+
+        return _poolasync.alloc_async(self, n, timeout_ms, True)
 
     def dump(self, limit=48):
-        """Every class's picture, with its handle range."""
-        lines = [
-            "MemPool: %d classes, %d blocks, %d used"
-            % (self._classes, self.num_blocks, self.num_used)
-        ]
-        for c in range(self._classes):
-            s = self.slabs[c]
-            lines.append(
-                "class %d: %d-byte blocks, handles %d..%d"
-                % (c, self.sizes[c], self.first[c], self.first[c] + s.num_blocks - 1)
-            )
-            lines.append(s.dump(limit))
-        return "\n".join(lines)
+        """Every class's picture, in pool handles. Allocates: not for IRQs."""
+        self._check_not_moved()
+        from . import _poolpicture
+
+        return _poolpicture.dump(self, limit)
 
     def __repr__(self):
-        return "<MemPool %s used=%d/%d>" % (
-            "+".join("%dx%d" % (s.num_blocks, s.block_size) for s in self.slabs),
-            self.num_used,
-            self.num_blocks,
-        )
+        from . import _poolmore
 
-    # -- slow paths --
+        return _poolmore.describe(self)
 
-    def _class_of(self, h):
+    # -- checks and errors (the words are in _poolexplain.py) --
+
+    def _more(self):
+        """_poolmore.py, after checking that the buffer has not moved."""
+        self._check_not_moved()
+        from . import _poolmore
+
+        return _poolmore
+
+    def _check_not_moved(self):
+        """RuntimeError if the pool's buffer was resized and its bytes moved.
+
+        The hot path cannot afford to look; every other method does (the
+        classes' slabs look at the pool's bytes too, not their slices)."""
+        if uctypes.addressof(self._owner) != self._owner_at:
+            from . import _poolexplain
+
+            raise RuntimeError(_poolexplain.moved())
+
+    def _class_of(self, h, verb):
         """The class of handle h; TypeError/ValueError (nothing changed) if h is none."""
         if h.__class__ is not int or h < 0 or h >= self.num_blocks:
-            return self._bad_handle(h)
-        c = self._classes - 1
+            return self._refuse(h, verb)
+        self._check_not_moved()
+        c = len(self.first) - 1
         while h < self.first[c]:
             c -= 1
         return c
 
-    def _bad_handle(self, h):
-        exc = TypeError if h.__class__ is not int else ValueError
+    # -- the machine code's slow paths (_poolviper.py calls them for anything
+    # unusual): they raise why, or do what the python pair does, more slowly --
+
+    def _alloc_slow(self, n):
+        if n.__class__ is not int or n < 0 or n > self.sizes[-1]:
+            return self._refuse(n, "alloc")
+        c = 0
+        while self.sizes[c] < n:
+            c += 1
+        while c < len(self.slabs):
+            h = self.slabs[c].alloc()  # a class with an unsound block raises why
+            if h is not None:
+                st = self._st
+                st[_T] += 1
+                st[_TB] += self.sizes[c]
+                _peaks(st)
+                return self.first[c] + h
+            c += 1
+        return None
+
+    def _free_slow(self, h=...):
+        c = self._class_of(h, "free")
+        s = self.slabs[c]
+        w = s._sw[_WAIT]
+        if not _freed(s.free, self._r[h] - self.first[c]):
+            self._refuse(h, "free", c)
+        if w:  # s may have handed the block to a waiter (still in use): count anew
+            _note(self)
+        else:
+            self._st[_T] -= 1
+            self._st[_TB] -= s.block_size
+
+    def _refuse(self, x, verb, c=-1):
+        """Raise why verb refused x: TypeError (not an int), ValueError (a handle
+        or a size out of range; c >= 0: block x of class c is not allocated).
+
+        In a hard IRQ the heap is locked: no import, no message. Then it
+        raises a prebuilt error of the same type (_errors.LOCKED)."""
+        exc = TypeError if x.__class__ is not int else ValueError
         try:
-            if exc is TypeError:
-                hint = " (alloc() returns None when no block fits)" if h is None else ""
-                msg = "takes a handle (int) from alloc(), got %s%s" % (type(h).__name__, hint)
-            else:
-                msg = "(%d): no such block; this pool has handles 0..%d" % (h, self.num_blocks - 1)
+            self._check_not_moved()
+            from . import _poolexplain
+
+            msg = _poolexplain.why(self, x, verb, c)
         except MemoryError:
             raise LOCKED[exc]
-        raise exc("MemPool " + msg)
-
-    def _freed_twice(self, h, c):
-        self._not_allocated(self.first[c] + h, c, "free")  # h: the index in class c
-
-    def _not_allocated(self, h, c, verb):
-        try:
-            msg = "MemPool %s(%d): that %d-byte block is not allocated (already freed, "
-            msg = (msg + "or never from alloc())") % (verb, h, self.sizes[c])
-        except MemoryError:
-            raise LOCKED[ValueError]
-        raise ValueError(msg)
-
-    def _bad_size(self, n):
-        try:
-            if n.__class__ is not int:
-                exc = TypeError
-                msg = "alloc(n): n is an int number of bytes, got %s" % type(n).__name__
-            else:
-                exc = ValueError
-                msg = (
-                    "alloc(%d): n is 0..%d, the largest class; add a class or split the message"
-                    % (
-                        n,
-                        self.sizes[-1],
-                    )
-                )
-        except MemoryError:
-            raise LOCKED[TypeError if n.__class__ is not int else ValueError]
         raise exc(msg)
-
-
-def _pair(pool):
-    """The pool's (alloc, free): closures over the classes' tuples.
-
-    Two limits keep a call off the heap: closed-over names plus arguments at
-    most five (closure_call), and a frame of at most 11 words (locals, cells,
-    stack). So the values each closure needs sit in one tuple, `k`.
-    """
-    sizes = pool.sizes + (1 << 30,)  # a sentinel: the fitting loop stops by itself
-    ka = (pool.sizes[-1], pool._classes - 1, tuple(s.alloc for s in pool.slabs), pool.first)
-    kf = (pool.num_blocks, pool._classes - 1, tuple(s.free for s in pool.slabs), pool.first)
-
-    def alloc(n):
-        k = ka  # (largest size, last class, each class's alloc, first handles)
-        if n.__class__ is not int or n < 0 or n > k[0]:
-            return pool._bad_size(n)
-        c = 0
-        while sizes[c] < n:  # the smallest class that fits
-            c += 1
-        while True:  # ... or the next larger one with a free block
-            h = k[2][c]()
-            if h is not None:
-                return k[3][c] + h
-            if c == k[1]:
-                return None
-            c += 1
-
-    def free(h):
-        k = kf  # (number of handles, last class, each class's free, first handles)
-        if h.__class__ is not int or h < 0 or h >= k[0]:
-            return pool._bad_handle(h)
-        # h's class: the last whose first handle is <= h. MemPool._class_of
-        # walks the same way; a call to it here costs ~80 ns of a ~670 ns pair.
-        c = k[1]
-        while h < k[3][c]:
-            c -= 1
-        h = pool._r[h] - k[3][c]  # the index in class c's slab (a small int)
-        if not _freed(k[2][c], h):
-            pool._freed_twice(h, c)
-
-    return alloc, free
 
 
 def _freed(free, h):
@@ -262,38 +268,21 @@ def _freed(free, h):
     return True
 
 
-def _check_pool_buffer(buffer, total):
-    try:
-        return check_buffer(buffer, total, total, 1)
-    except ValueError as e:
-        if "holds" not in str(e):
-            raise
-        raise ValueError(
-            "MemPool(classes, buffer): the classes need %d bytes, the buffer holds fewer; "
-            "pass a larger buffer (%s)" % (total, str(e).split(" but ")[0])
-        )
+def _peaks(st):
+    if st[_T] > st[_PEAK]:
+        st[_PEAK] = st[_T]
+    if st[_TB] > st[_PEAKB]:
+        st[_PEAKB] = st[_TB]
 
 
-def _check_classes(classes):
-    """((block_size, num_blocks), ...) -> a list sorted by block_size; errors say what to fix."""
-    try:
-        classes = [tuple(c) for c in classes]
-    except TypeError:
-        raise TypeError(
-            "MemPool(classes): a tuple of (block_size, num_blocks) pairs, e.g. ((16, 32), (64, 8))"
-        )
-    if not classes:
-        raise ValueError("MemPool(classes): at least one (block_size, num_blocks) class")
-    for c in classes:
-        if len(c) != 2:
-            raise TypeError(
-                "MemPool(classes): each class is (block_size, num_blocks), got %r" % (c,)
-            )
-        check_geometry(c[0], c[1])  # every class checked before any buffer is touched
-    classes.sort()
-    for i in range(1, len(classes)):
-        if classes[i][0] == classes[i - 1][0]:
-            raise ValueError(
-                "MemPool(classes): two classes of %d-byte blocks; merge them" % classes[i][0]
-            )
-    return classes
+def _note(pool):
+    """Set the pool's counts to what its classes hold now (a class may have
+    handed a block to a waiter, or taken one for a waiting task)."""
+    u = b = c = 0
+    while c < len(pool.slabs):
+        x = pool.slabs[c]._sw[_USED]
+        u += x
+        b += x * pool.sizes[c]
+        c += 1
+    pool._st[_T] = u
+    pool._st[_TB] = b
