@@ -99,25 +99,6 @@ def test_alloc_and_free_allocate_nothing():
     eq(p.num_used, 0, "all back")
 
 
-def test_stats_and_dump():
-    p = pool()
-    p.alloc(10)
-    p.alloc(100)
-    st = p.stats()
-    eq(
-        (st["num_used"], st["num_free"], st["allocated_bytes"], st["free_bytes"]),
-        (2, 5, 16 + 256, 16 * 3 + 64 * 2),
-        "totals",
-    )
-    eq([c["num_used"] for c in st["classes"]], [1, 0, 1], "per class")
-    d = p.dump()
-    for part in ("3 classes", "class 1: 2 blocks x 64 bytes, handles 4..5", "[6:used]"):
-        if part not in d:
-            raise AssertionError("dump lacks %r:\n%s" % (part, d))
-    if "MemPool" not in repr(p):
-        raise AssertionError(repr(p))
-
-
 def test_alloc_and_free_ask_the_heap_for_nothing():
     # heap_lock() alone would not show it: a bytecode frame over 11 words comes
     # from the heap when it can (and from the C stack when the heap is locked).

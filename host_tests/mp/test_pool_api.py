@@ -197,3 +197,24 @@ def test_free_without_a_handle_says_what_to_pass():
     if p._st.__class__ is list and "pass the handle that alloc() returned" not in str(e):
         raise AssertionError(str(e))
     eq((p.num_used, bytes(p.buffer)), before, "nothing changed")
+
+
+# From test_pool.py: a pool's dump() beside the pool and the engines no longer
+# fits the x64 64K heap of the small-heap variants (a 320-byte block was missing).
+def test_stats_and_dump():
+    p = pool()
+    p.alloc(10)
+    p.alloc(100)
+    st = p.stats()
+    eq(
+        (st["num_used"], st["num_free"], st["allocated_bytes"], st["free_bytes"]),
+        (2, 5, 16 + 256, 16 * 3 + 64 * 2),
+        "totals",
+    )
+    eq([c["num_used"] for c in st["classes"]], [1, 0, 1], "per class")
+    d = p.dump()
+    for part in ("3 classes", "class 1: 2 blocks x 64 bytes, handles 4..5", "[6:used]"):
+        if part not in d:
+            raise AssertionError("dump lacks %r:\n%s" % (part, d))
+    if "MemPool" not in repr(p):
+        raise AssertionError(repr(p))
