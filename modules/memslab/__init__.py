@@ -233,14 +233,6 @@ class MemSlab:
             return (self._free_raw or self.free)(self._r[h])  # inside the guard, if any
         self._refuse(h, TypeError if h.__class__ is not int else ValueError)
 
-    def _recheck(self, h):
-        # alloc() found free block h (the head) unsound: raise SlabCorruptedError
-        # if it is, at one instant; return None if it is sound or no longer the
-        # head. The python engine's checks run between jumps, where a
-        # micropython.schedule callback may take block h and write it, so a
-        # failed check is not proof (_explain.refused decides on copies).
-        self._refuse(h, SlabCorruptedError)
-
     def _corrupt(self, h, offset=-1):
         # The viper pairs' slow path (as _poisoned(h, offset) too: a write
         # after free; the message names the first byte that lost the poison,
@@ -253,7 +245,7 @@ class MemSlab:
     def _refuse(self, h, exc):
         # Raise exc with the message that says why (_explain.py, loaded on the
         # first error); for SlabCorruptedError return None instead where block
-        # h is sound after all (see _recheck). The link is read there, as 4
+        # h is sound after all (_python.py's _recheck). The link is read there, as 4
         # bytes: never a big int in a hard IRQ on a 32-bit board. In a hard
         # IRQ the heap is locked: no import (a half-done one would leave
         # sys.modules with an empty entry), no message; the same type,
@@ -311,20 +303,13 @@ def BlockQueue(*args, **kw):
 
 
 def _pick_engine(engine):
-    global COMPILED_ERROR
     if engine not in ("auto", "viper", "python", "compiled"):
         from . import _explain
 
         raise ValueError(_explain.engine_message(engine))
     if engine != "python" and _viper is not None and _viper_usable() is None:
         if engine == "compiled":
-            COMPILED_ERROR = None
-            try:
-                from . import _compiled  # opt-in: loaded by the first compiled slab
-
-                return _compiled
-            except Exception as e:  # noqa: BLE001 - a heap too full for its module: viper
-                COMPILED_ERROR = "import memslab._compiled failed: %s: %s" % (type(e).__name__, e)
+            return _viper.compiled() or _viper  # COMPILED_ERROR says why not
         return _viper
     if engine in ("viper", "compiled"):
         from . import _explain

@@ -20,6 +20,7 @@ import sys
 import uctypes
 from micropython import const
 
+from . import MemSlab, SlabCorruptedError
 from . import _words as words
 
 # const(): the compiler folds these into the bytecode; a plain module-level
@@ -32,6 +33,20 @@ _WPB = const(4)
 _WAIT = const(5)
 _BITS = const(32)  # byte offset of the checked-mode bitmap in `st`
 _POISON = const(0x3A3A3A3A)  # same pattern as _viper.py: bytes 0x3A, below 2**30
+
+
+def _recheck(slab, h):
+    """slab._recheck(h), the python engine's slow path (installed on MemSlab
+    when this engine loads: the package need not carry it): alloc() found
+    free block h (the head) unsound; raise SlabCorruptedError if it is, at
+    one instant; return None if it is sound or no longer the head. The checks
+    run between jumps, where a micropython.schedule callback may take block h
+    and write it, so a failed check is not proof (_explain.refused decides on
+    copies)."""
+    return slab._refuse(h, SlabCorruptedError)
+
+
+MemSlab._recheck = _recheck  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def build(st, buf, poison):

@@ -119,6 +119,23 @@ def build(st, buf, poison: bool):
         i += 1
 
 
+def compiled():
+    """engine="compiled": its module, loaded by the first compiled slab; None
+    if it cannot be loaded (its module needs pieces of 1 KB and more while it
+    loads, which a nearly full heap may lack): the slab then gets this
+    engine's pair, and memslab.COMPILED_ERROR says why. Here, not in the
+    package: every line there is heap for every program."""
+    import memslab
+
+    memslab.COMPILED_ERROR = None
+    try:
+        from . import _compiled
+    except Exception as e:  # noqa: BLE001 - any failure here means: use the viper pair
+        memslab.COMPILED_ERROR = "import memslab._compiled failed: %s: %s" % (type(e).__name__, e)
+        return None
+    return _compiled
+
+
 def make(slab, st, checked):
     """Return the (alloc, free) pair for this slab: the fast pair if it checks out,
     else the python engine's pair over the same state."""
