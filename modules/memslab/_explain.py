@@ -36,6 +36,13 @@ def refused(slab, exc, h):
     return unsound(slab, h, st, blk)
 
 
+def viper_path(why):
+    """memslab._viper.PATH for a viper slab that got the python pair, from
+    _viper._check's code (4: _viper.FAST is False)."""
+    whys = ("object model", "closure layout", "offsets beyond 32 bits", "FAST is False")
+    return "python: " + whys[why - 1]
+
+
 def handle_message(slab, h, verb):
     """Why `verb(h)` was refused: wrong type, out of range, or not allocated."""
     if h.__class__ is not int:

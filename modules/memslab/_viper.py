@@ -141,11 +141,13 @@ def make(slab, st, checked):
     else the python engine's pair over the same state."""
     global PATH
     alloc, free = _fast(slab, uctypes.addressof(st))
-    PATH = _check(slab, st, checked, alloc, free) if FAST else "python: FAST is False"
-    if PATH != "fast":
-        from . import _python  # loaded only when needed
+    why = _check(slab, st, checked, alloc, free) if FAST else 4
+    if why:  # the texts are in _explain: from a .mpy each would be heap for good
+        from . import _explain, _python  # loaded only when needed
 
+        PATH = _explain.viper_path(why)
         return _python.make(slab, st, checked)  # the same results, in bytecode
+    PATH = "fast"
     return alloc, free
 
 
@@ -153,10 +155,13 @@ def word_size():
     """8 or 4 if the object model is the one the box trick needs, else 0: a
     machine word of that size, little-endian, a small int is (v << 1) | 1
     (id() of a small int is its object word)."""
-    w = 8 if sys.maxsize == (1 << 63) - 1 else 4 if sys.maxsize == (1 << 31) - 1 else 0
-    if not w or getattr(sys, "byteorder", "") != "little" or id(MARK) != (MARK << 1) | 1:
+    # No constant >= 2**30 here: each would be a big int built at import on a
+    # 32-bit board, and kept with this module's code (heap for good).
+    m = sys.maxsize
+    w = 8 if m >> 32 else 4
+    if m != (1 << w * 8 - 1) - 1 or getattr(sys, "byteorder", "") != "little":
         return 0
-    return w
+    return w if id(MARK) == (MARK << 1) | 1 else 0
 
 
 def find_box(alloc, free, w):
@@ -178,23 +183,27 @@ def find_box(alloc, free, w):
 
 def _check(slab, st, checked, alloc, free):
     """Verify what the fast pair assumes about this port and this slab, then
-    fill words 6 and 7 of `st`. Returns "fast", or "python: <what differs>"."""
+    fill words 6 and 7 of `st`. Returns 0, or what differs: 1 the object
+    model, 2 the closure layout, 3 the offsets (_explain.viper_path)."""
     w = word_size()
     if not w:
-        return "python: object model"
+        return 1
     box = find_box(alloc, free, w)
     if box is None:
-        return "python: closure layout"
-    # The offsets: any on a 32-bit board; within 32 signed bits on a 64-bit port.
+        return 2
+    # The offsets: any on a 32-bit board; within 32 signed bits on a 64-bit port
+    # (d >> 31 is 0 or -1 exactly there). The words are INT32: storing an int
+    # keeps its low 32 bits (mod 2**32), with no mask constant >= 2**30 (see
+    # word_size). e's low two bits are 0 (a word address), free for the flags.
     a = uctypes.addressof(st)
     d = uctypes.addressof(slab.buffer) - a
     e = box - a
-    if w == 8 and not (-(1 << 31) <= d < 1 << 31 and -(1 << 31) <= e < 1 << 31):
-        return "python: offsets beyond 32 bits"
+    if w == 8 and not (d >> 31 in (0, -1) and e >> 31 in (0, -1)):
+        return 3
     s = words(st, 8)
-    s[_BUF] = d & 0xFFFFFFFF
-    s[_BOX] = (e & 0xFFFFFFFF) | (_W64 if w == 8 else 0) | (_CHK if checked else 0)
-    return "fast"
+    s[_BUF] = d
+    s[_BOX] = e | (_W64 if w == 8 else 0) | (_CHK if checked else 0)
+    return 0
 
 
 # In the bodies below, `p + (o - (((o >> 31) << 16) << 16))` turns an offset
