@@ -5,6 +5,7 @@ module loaded from .mpy is heap for good (its code, its interned names)."""
 
 import sys
 
+import mptest
 from mptest import eq, raises
 
 if ".frozen" not in sys.path:  # a MICROPYPATH hides the frozen asyncio of the Unix port
@@ -64,6 +65,26 @@ def test_import_memslab_loads_the_package_and_its_engine_only():
         eq(hasattr(memslab.MemSlab, "views"), True, "views() is on the class now")
         e = raises(AttributeError, getattr, s, "no_such_method")
         eq(str(e), "'MemSlab' object has no attribute 'no_such_method'", "the usual text")
+
+    _fresh(body)
+
+
+def test_a_pool_keeps_its_class_and_its_pair_loaded_only():
+    """MemPool() loads its builder and the checks (_errors) and drops both:
+    a working pool keeps _pool and its pair's module, nothing more. (Where
+    the program had _errors already, it stays.)"""
+
+    def body(memslab):
+        p = memslab.MemPool(((16, 4), (64, 2)), engine=mptest.ENGINE)
+        gone = ("memslab._errors", "memslab._poolbuild")
+        eq([n for n in gone if n in sys.modules], [], "loaded after MemPool()")
+        eq(hasattr(memslab, "_errors") or hasattr(memslab, "_poolbuild"), False, "on the package")
+        eq("memslab._pool" in sys.modules, True, "the pool's class stays")
+        from memslab import _errors  # noqa: F401 - a program that checks its own input
+
+        memslab.MemPool(((16, 4),), engine=mptest.ENGINE)
+        eq("memslab._errors" in sys.modules, True, "a loaded _errors stays")
+        p.free(p.alloc(20))
 
     _fresh(body)
 

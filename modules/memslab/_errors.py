@@ -5,23 +5,12 @@ by `import memslab`: MemSlab() tests its arguments itself and comes here
 only when one is wrong, or to check a caller's buffer; MemPool, used() and
 reset() load it. The exception types and words() live in the package
 (memslab/__init__.py) and are named here too.
-
-In a hard IRQ the heap is locked and no message can be formatted: MemPool's
-slow paths then raise LOCKED[type], a prebuilt exception of the same type.
 """
 
 import uctypes
 
-from . import _LOCKED, SlabCorruptedError, SlabEmptyError  # noqa: F401 - defined with the package
+from . import SlabCorruptedError, SlabEmptyError  # noqa: F401 - defined with the package
 from . import _words as words  # noqa: F401 - defined with the package, which needs it first
-
-# Raised instead when the heap is locked (hard IRQ): same type, no formatting.
-# (MemSlab's own hooks need none of these at import: see memslab._refuse.)
-LOCKED = {
-    TypeError: TypeError("memslab: block index is not an int (no details: heap locked)"),
-    ValueError: ValueError("memslab: bad value or already free block (no details: heap locked)"),
-    SlabCorruptedError: _LOCKED,
-}
 
 
 def check_int(name, value):

@@ -3,8 +3,8 @@
 Loaded on the first error only: a correct program never pays for these
 strings (from a .mpy every string is a heap object, and every name stays in
 the interned-string pool). In a hard IRQ the heap is locked, so neither
-this import nor the formatting can happen; the slow paths then raise a
-prebuilt exception of the same type (memslab._refuse, _errors.LOCKED).
+this import nor the formatting can happen; the slow paths then raise an
+exception of the same type (memslab._refuse, MemPool._refuse).
 """
 
 import uctypes

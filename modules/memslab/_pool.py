@@ -26,8 +26,6 @@ import sys
 import uctypes
 from micropython import const
 
-from ._errors import LOCKED
-
 # The pool's state (its layout is in _poolviper.py): an array("I") for the
 # machine code, or the header alone in a list for a python pool (quicker).
 # _USED and _WAIT: words of a class's slab state (_layout.py).
@@ -57,15 +55,20 @@ class MemPool:
     _r = range(0x3FFFFFFF)  # _r[h]: the small-int object h, for any int h in range
 
     def __init__(self, classes, buffer=None, *, engine="auto", checked=False, threadsafe=False):
-        from . import _poolbuild  # dropped again below: a pool is built once
+        pkg = __name__[: __name__.rindex(".")]
+        # Dropped again below: a pool is built once. So is _errors (the checks
+        # the build and its slabs make), unless the program had it already.
+        drop = ["_poolbuild"] if pkg + "._errors" in sys.modules else ["_poolbuild", "_errors"]
+        from . import _poolbuild
 
         try:
             _poolbuild.build(self, classes, buffer, engine, checked, threadsafe)
-        finally:  # its code leaves the heap: from sys.modules and from the package
-            pkg = sys.modules[__name__[: __name__.rindex(".")]]
-            sys.modules.pop(pkg.__name__ + "._poolbuild", None)
-            if "_poolbuild" in dir(pkg):
-                del pkg._poolbuild  # pyright: ignore[reportAttributeAccessIssue]
+        finally:  # their code leaves the heap: from sys.modules and from the package
+            pkg = sys.modules[pkg]
+            for name in drop:
+                sys.modules.pop(pkg.__name__ + "." + name, None)
+                if name in dir(pkg):
+                    delattr(pkg, name)
 
     # -- the hot path: the pair set on the instance by _poolbuild (machine
     # code, or _poolpython's closures); these two methods, shadowed by it,
@@ -245,8 +248,9 @@ class MemPool:
         """Raise why verb refused x: TypeError (not an int), ValueError (a handle
         or a size out of range; c >= 0: block x of class c is not allocated).
 
-        In a hard IRQ the heap is locked: no import, no message. Then it
-        raises a prebuilt error of the same type (_errors.LOCKED)."""
+        In a hard IRQ the heap is locked: no import, no message. A built-in
+        exception needs no heap there (MicroPython falls back to a static
+        one), so it raises the same type, with a message that says why not more."""
         exc = TypeError if x.__class__ is not int else ValueError
         try:
             self._check_not_moved()
@@ -254,7 +258,7 @@ class MemPool:
 
             msg = _poolexplain.why(self, x, verb, c)
         except MemoryError:
-            raise LOCKED[exc]
+            msg = "memslab: bad handle or size (no details: heap locked)"
         raise exc(msg)
 
 
