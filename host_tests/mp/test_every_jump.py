@@ -154,20 +154,31 @@ def _ring(s):
     return ring, seen, rotate
 
 
+USED_JUMPS = 400  # more than used() takes: each round lands one jump later,
+# until the first round whose callback comes after used() returned. Bounding
+# the rounds by that, not by USED_JUMPS, keeps the test short on a board
+# (k callbacks per round: 400 rounds were 80,000 callbacks per mode).
+
+
 def test_used_is_a_true_snapshot_whatever_jump_a_callback_lands_at():
     for kw in MODES:
         s = mptest.slab(16, 16, **kw)
         ring, seen, rotate = _ring(s)
-        for k in range(400):  # past the last jump of used(): every jump of it
+        for k in range(USED_JUMPS):
             del seen[:-1]
             left = at_jump(k, rotate)
             try:
                 got = s.used()
             except Exception as e:  # noqa: BLE001 - re-raised, naming the jump
                 raise AssertionError("%r, jump %d: %r" % (kw, k, e))
+            past = left[1]  # used() returned before the callback ran
             settle(left)
             if got not in seen:
                 raise AssertionError("%r, jump %d: used() %r, never the slab's" % (kw, k, got))
+            if past:  # jumps 0..k-1 were all inside used(): each one was tried
+                break
+        else:
+            raise AssertionError("%r: used() took more than %d jumps" % (kw, USED_JUMPS))
 
 
 def test_used_is_a_true_snapshot_under_a_storm_of_callbacks():
@@ -242,16 +253,21 @@ def test_used_on_a_threadsafe_slab_is_a_snapshot_while_a_thread_allocs():
 
         _thread.start_new_thread(worker, ())
         try:
-            for k in range(300):
+            for k in range(USED_JUMPS):
                 del seen[:-1]
                 left = at_jump(k, ask, 4)
                 try:
                     got = s.used()
                 except Exception as e:  # noqa: BLE001 - re-raised, naming the jump
                     raise AssertionError("%r, jump %d: %r" % (kw, k, e))
+                past = left[1] == 4  # used() returned before the first ask
                 settle(left)
                 if got not in seen:
                     raise AssertionError("%r, jump %d: used() %r, never the slab's" % (kw, k, got))
+                if past:
+                    break
+            else:
+                raise AssertionError("%r: used() took more than %d jumps" % (kw, USED_JUMPS))
         finally:
             stop.append(1)
             go.release()
