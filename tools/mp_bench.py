@@ -441,10 +441,11 @@ def slab_heap():
                 us = diff(now(), t)
                 best = us if best is None or us < best else best
             path = v.PATH if engine == "viper" else None
-            if engine == "compiled":
-                from memslab import _compiled
+            if engine == "compiled":  # its module is dropped after each build
+                import memslab
 
-                path = _compiled.PATH
+                why = memslab.COMPILED_ERROR
+                path = "compiled" if why is None else "viper: " + why
         finally:
             if plain:
                 v.FAST = True

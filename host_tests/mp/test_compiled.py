@@ -7,6 +7,8 @@ state. They run once ("any" engine), as they choose their engines themselves.
 """
 # memslab-test: small-heap
 
+import sys
+
 import memslab
 import mptest
 from memslab import MemSlab
@@ -15,6 +17,7 @@ from mptest import drain, eq, raises
 ANY_ENGINE = (
     "test_a_compiled_slab_says_which_pair_it_got",
     "test_checked_mode_gets_the_viper_pair",
+    "test_the_compiled_engine_leaves_the_heap_after_each_build",
     "test_a_compile_that_fails_falls_back_to_the_viper_pair",
     "test_a_pair_that_takes_the_wrong_block_is_never_used",
     "test_a_pair_that_frees_into_the_wrong_word_is_never_used",
@@ -39,6 +42,31 @@ def test_a_compiled_slab_says_which_pair_it_got():
     eq((s.engine, c.PATH), ("compiled", "compiled"), "the pair built")
     eq(drain(s), [0, 1, 2, 3], "handed out")
     eq(repr(s)[-16:], "engine=%s>" % s.engine, "repr")
+
+
+def test_the_compiled_engine_leaves_the_heap_after_each_build():
+    """Its module is code the built slab no longer needs (3.4 KB of a Pico's
+    heap): each build loads it and drops it again, unless the program had
+    imported it (then it stays, as any module would); COMPILED_ERROR says
+    what the build did either way."""
+    _needs_viper()
+    pkg = "memslab._compiled"
+    saved = sys.modules.pop(pkg)
+    delattr(memslab, "_compiled")
+    try:
+        for kw in ({}, {"checked": True}, {}):
+            s = MemSlab(16, 4, engine="compiled", **kw)
+            eq(pkg in sys.modules or hasattr(memslab, "_compiled"), False, "loaded after %r" % kw)
+            why = "checked=True uses the viper pair" if kw else None
+            eq((s.engine, memslab.COMPILED_ERROR), ("viper" if kw else "compiled", why), "%r" % kw)
+            eq(drain(s), [0, 1, 2, 3], "the slab works")
+        from memslab import _compiled  # the program imports it: it stays
+
+        MemSlab(16, 4, engine="compiled")
+        eq(sys.modules.get(pkg), _compiled, "kept")
+    finally:
+        sys.modules[pkg] = saved
+        memslab._compiled = saved
 
 
 def test_checked_mode_gets_the_viper_pair():

@@ -51,9 +51,9 @@ _LOCKED = SlabCorruptedError("memslab: free list corrupted (no details: heap loc
 # CPU is a ValueError('incompatible .mpy arch'); frozen code that computes a
 # wrong constant is caught by _selfcheck on the first viper slab.
 VIPER_ERROR = None
-# Why the last engine="compiled" slab got the viper pair because the compiled
-# engine could not even be loaded (a full heap); a build that engine refuses
-# says why in memslab._compiled.PATH.
+# Why the last engine="compiled" slab got the viper pair (None: it got the
+# compiled one): the compiled engine could not be loaded (a full heap), or
+# refused the build (_compiled.make).
 COMPILED_ERROR = None
 _viper_checked = False  # _selfcheck has run on the viper engine (once, on the first viper slab)
 

@@ -18,8 +18,10 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 # is kept in state words 6 and 7 (low and high half) and loaded per call.
 #
 # What it costs, per slab: the compile (the compiler and some KB of free heap
-# for a moment), the machine code of two functions, and a globals dict of its
-# own (`make bench` shows them). Where the machine code lives depends on the
+# for a moment, and this module, loaded for the build and dropped again after
+# it unless the program imported it: its code would be 3.4 KB of a Pico's
+# heap for good), the machine code of two functions, and a globals dict of
+# its own (`make footprint` shows them). Where the machine code lives depends on the
 # port: in the GC heap on rp2, freed with the slab; in IRAM on ESP32 and in
 # pages of its own on the Unix port, never freed (until a soft reset on ESP32),
 # also when the trial below refuses the pair. So: build compiled slabs once,
@@ -29,7 +31,8 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 # self-check (the compiled code is viper code too). Each build then checks the
 # following; if anything fails, make() returns what _viper.make() returns (the
 # viper pair, or where that pair's own checks fail the python one: _viper.PATH
-# says which) and PATH says why:
+# says which) and memslab.COMPILED_ERROR says why (PATH too, while this module
+# is loaded):
 #   - the object model and the closure layout are as _viper.py expects
 #   - the port can compile (a firmware built without the compiler cannot)
 #   - and the new pair, tried on the new slab, takes its first two blocks and
@@ -39,6 +42,7 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 # the box belongs to this slab's pair.
 
 import micropython
+import sys
 import uctypes
 from micropython import const
 
@@ -57,6 +61,7 @@ _BOX = const(7)  # ... and 7 (high half, 0 on a 32-bit board)
 
 build = _viper.build  # the same free list
 PATH = None  # "compiled", or "viper: <why not>": what the last make() built
+KEEP = True  # False: make() drops this module from the heap (set by _viper.compiled)
 
 # The source compiled per slab: %(st)s and %(buf)s are the slab's addresses
 # (as address() writes them),
@@ -122,8 +127,9 @@ def pair(slab):
 
 def make(slab, st, checked):
     """The (alloc, free) pair compiled for this slab, which then says
-    slab.engine == "compiled"; or what _viper.make() returns. PATH says why
-    not (a module global: read it right after the build)."""
+    slab.engine == "compiled"; or what _viper.make() returns. Then
+    memslab.COMPILED_ERROR says why not (None: compiled), as PATH does
+    ("compiled" or "viper: <why not>") while this module is loaded."""
     global PATH
     why = "checked=True uses the viper pair"
     if not checked:
@@ -131,12 +137,21 @@ def make(slab, st, checked):
             why = _compile(slab, st)
         except Exception as e:  # noqa: BLE001 - no memory, anything: use the viper pair
             why = "%s: %s" % (type(e).__name__, e)
+    pair = why
     if isinstance(why, str):
         PATH = "viper: " + why
-        return _viper.make(slab, st, checked)
-    PATH = "compiled"
-    slab.engine = "compiled"  # here, not from PATH: another thread may build a slab meanwhile
-    return why
+        pair = _viper.make(slab, st, checked)
+    else:
+        why = None
+        PATH = "compiled"
+        slab.engine = "compiled"  # here, not from PATH: another thread may build a slab meanwhile
+    pkg = sys.modules[__name__[: __name__.rindex(".")]]
+    pkg.COMPILED_ERROR = why
+    if not KEEP:  # the slab needs none of this module's code: off the heap
+        sys.modules.pop(__name__, None)
+        if "_compiled" in dir(pkg):
+            delattr(pkg, "_compiled")
+    return pair
 
 
 def address(a):

@@ -120,19 +120,22 @@ def build(st, buf, poison: bool):
 
 
 def compiled():
-    """engine="compiled": its module, loaded by the first compiled slab; None
-    if it cannot be loaded (its module needs pieces of 1 KB and more while it
-    loads, which a nearly full heap may lack): the slab then gets this
-    engine's pair, and memslab.COMPILED_ERROR says why. Here, not in the
-    package: every line there is heap for every program."""
+    """engine="compiled": its module, loaded for each compiled slab and
+    dropped again once the slab is built (_compiled.make), unless the program
+    imported it itself; None if it cannot be loaded (its module needs pieces
+    of 1 KB and more while it loads, which a nearly full heap may lack): the
+    slab then gets this engine's pair, and memslab.COMPILED_ERROR says why.
+    Here, not in the package: every line there is heap for every program."""
     import memslab
 
     memslab.COMPILED_ERROR = None
+    keep = __name__.replace("_viper", "_compiled") in sys.modules
     try:
         from . import _compiled
     except Exception as e:  # noqa: BLE001 - any failure here means: use the viper pair
         memslab.COMPILED_ERROR = "import memslab._compiled failed: %s: %s" % (type(e).__name__, e)
         return None
+    _compiled.KEEP = keep
     return _compiled
 
 
