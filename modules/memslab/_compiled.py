@@ -137,20 +137,20 @@ def make(slab, st, checked):
             why = _compile(slab, st)
         except Exception as e:  # noqa: BLE001 - no memory, anything: use the viper pair
             why = "%s: %s" % (type(e).__name__, e)
-    pair = why
     if isinstance(why, str):
         PATH = "viper: " + why
         pair = _viper.make(slab, st, checked)
     else:
-        why = None
+        pair, why = why, None
         PATH = "compiled"
         slab.engine = "compiled"  # here, not from PATH: another thread may build a slab meanwhile
-    pkg = sys.modules[__name__[: __name__.rindex(".")]]
-    pkg.COMPILED_ERROR = why
+    import memslab
+
+    memslab.COMPILED_ERROR = why
     if not KEEP:  # the slab needs none of this module's code: off the heap
         sys.modules.pop(__name__, None)
-        if "_compiled" in dir(pkg):
-            delattr(pkg, "_compiled")
+        if "_compiled" in dir(memslab):
+            delattr(memslab, "_compiled")
     return pair
 
 

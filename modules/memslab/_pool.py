@@ -14,12 +14,14 @@ from first[c], the total of the blocks of the smaller classes. So 0..31 are
 the 16-byte blocks above, 32..47 the 64-byte ones, 48..51 the 256-byte ones.
 
 Where things are, each loaded only when needed (a pool's RAM is mostly
-code): this file is what every working pool keeps (the class, the machine
-code's slow paths); _poolbuild.py builds a pool and is dropped again;
-_poolviper.py is the pair in machine code (viper), _poolpython.py the pair
-in bytecode (engine="python", checked=True, or where the machine code's
-checks fail); _poolmore.py views, used, stats, block; _poolasync.py
-waiting; _poolpicture.py dump(); _poolexplain.py the messages.
+code): this file is what every working pool keeps (the class, the counters,
+the machine code's slow paths); _poolbuild.py builds a pool and is dropped
+again; _poolviper.py is the pair in machine code (viper), _poolpython.py
+the pair in bytecode (engine="python", checked=True, or where the machine
+code's checks fail); _poolmore.py every other method (view, views, used,
+stats, block, alloc_async, dump, ...), attached to the class on the first
+use of any; _poolasync.py waiting; _poolpicture.py dump(); _poolexplain.py
+the messages.
 """
 
 import sys
@@ -70,23 +72,6 @@ class MemPool:
                 if name in dir(pkg):
                     delattr(pkg, name)
 
-    # -- the hot path: the pair set on the instance by _poolbuild (machine
-    # code, or _poolpython's closures); these two methods, shadowed by it,
-    # document it --
-
-    def alloc(self, n):
-        """A handle to a block of at least n bytes, or None when no class can serve it.
-
-        Takes the smallest class that fits and has a free block, falling back
-        to larger classes. n larger than the largest class is a ValueError.
-        Heap-free: legal in a hard IRQ.
-        """
-        return self.alloc(n)
-
-    def free(self, h):
-        """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
-        return self.free(h)
-
     # -- counters: plain reads, safe in a hard IRQ --
 
     @property
@@ -105,89 +90,24 @@ class MemPool:
         """The most blocks in use at once, pool-wide (blocks taken through the pool)."""
         return self._st[_PEAK]
 
-    # -- the rest --
-
     def size_of(self, h):
         """The block size of h's class."""
         return self.sizes[self._class_of(h, "size_of")]
 
-    def view(self, h):
-        """A memoryview of the whole block (size_of(h) bytes). Allocates."""
-        c = self._class_of(h, "view")
-        try:
-            return self.slabs[c].view(self._r[h] - self.first[c])
-        except ValueError:  # checked mode: a free block, said in the class's numbers
-            return self._refuse(h, "view", c)
+    def __repr__(self):  # special methods are looked up on the class only
+        return self._repr()
 
-    def addressof(self, h):
-        """The address of block h's first byte (for DMA and uctypes.struct)."""
-        c = self._class_of(h, "addressof")
-        return self.slabs[c].addressof(self._r[h] - self.first[c])
-
-    def views(self):
-        """One memoryview per block, indexed by handle, built on the first call.
-
-        Build it before enabling interrupts; then `pool.views()[h]` is a plain
-        tuple lookup that an interrupt handler may use."""
-        return self._views or self._more().views(self)
-
-    def used(self):
-        """The handles of the allocated blocks, ascending (a leak report). Allocates."""
-        return self._more().used(self)
-
-    def reset_max(self):
-        """Set max_used (the pool's and every class's) to what is in use now."""
-        self._more().reset_max(self)
-
-    def stats(self):
-        """Totals in blocks and bytes (peaks pool-wide), each class's stats() under "classes"."""
-        return self._more().stats(self)
-
-    def block(self, n):
-        """`with pool.block(n) as h:` a block of at least n bytes, freed when the
-        with-block exits. SlabEmptyError, a MemoryError, when none is free."""
-        return self._more().Block(self, n)
-
-    def alloc_async(self, n, timeout_ms=None):
-        """Awaitable: a handle to a block of at least n bytes, waiting while none is free.
-
-        Waits for a block of the smallest class that fits (first come, first
-        served among that class's waiters); None on timeout. n and timeout_ms
-        are checked at the call, as MemSlab.alloc_async does.
-        """
-        self._check_not_moved()
-        from . import _poolasync
-
-        return _poolasync.alloc_async(self, n, timeout_ms, False)
-
-    def block_async(self, n, timeout_ms=None):
-        """`async with pool.block_async(n, timeout_ms) as h:` waits like
-        alloc_async, frees h on exit; asyncio.TimeoutError when the time passes."""
-        self._check_not_moved()
-        from . import _poolasync
-
-        return _poolasync.alloc_async(self, n, timeout_ms, True)
-
-    def dump(self, limit=48):
-        """Every class's picture, in pool handles. Allocates: not for IRQs."""
-        self._check_not_moved()
-        from . import _poolpicture
-
-        return _poolpicture.dump(self, limit)
-
-    def __repr__(self):
+    def __getattr__(self, name):
+        # Called when normal lookup fails: the first use of any other method
+        # (view, views, used, stats, block, alloc_async, dump, ...) loads
+        # _poolmore.py, which attaches them all to this class, as MemSlab's
+        # _methods.py does. Loading allocates: not in a hard IRQ (README:
+        # "call views() before enabling interrupts").
         from . import _poolmore
 
-        return _poolmore.describe(self)
+        return _poolmore.attr(self, name)
 
     # -- checks and errors (the words are in _poolexplain.py) --
-
-    def _more(self):
-        """_poolmore.py, after checking that the buffer has not moved."""
-        self._check_not_moved()
-        from . import _poolmore
-
-        return _poolmore
 
     def _check_not_moved(self):
         """RuntimeError if the pool's buffer was resized and its bytes moved.

@@ -1,13 +1,19 @@
-"""What some programs ask of a MemPool: views, used, stats, reset_max, block, repr.
+"""MemPool's methods beyond construction, the counters, size_of and the hot path.
 
-Loaded on the first such call (MemPool._more(), which first checks that the
-pool's buffer has not moved), never by the hot path. Waiting is in
-_poolasync.py, the picture in _poolpicture.py, the messages in _poolexplain.py.
+Loaded by MemPool.__getattr__ the first time a program uses any of them,
+which attaches them all to the class: from then on they are plain methods
+(help() and dir() show them), as MemSlab's _methods.py does. A pool that
+only allocs and frees never pays for this code (on a board, code loaded
+from .mpy sits in the heap). The first use allocates (the import): call
+views() and the rest once before enabling interrupts. Waiting is in
+_poolasync.py, the picture in _poolpicture.py, the messages in
+_poolexplain.py.
 """
 
 from micropython import const
 
 from . import SlabEmptyError
+from ._pool import MemPool
 
 _T = const(6)  # the pool's state words (_poolviper.py)
 _TB = const(7)
@@ -15,7 +21,77 @@ _PEAK = const(8)
 _PEAKB = const(9)
 
 
-def describe(pool):
+# The hot path: _poolbuild sets each pool's own alloc and free on the
+# instance (machine code, or _poolpython's closures), which shadow these
+# two; they are here for help().
+def alloc(self, n):
+    """A handle to a block of at least n bytes, or None when no class can serve it.
+
+    Takes the smallest class that fits and has a free block, falling back
+    to larger classes. n larger than the largest class is a ValueError.
+    Heap-free: legal in a hard IRQ.
+    """
+    return self.alloc(n)
+
+
+def free(self, h):
+    """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
+    return self.free(h)
+
+
+def view(self, h):
+    """A memoryview of the whole block (size_of(h) bytes). Allocates."""
+    c = self._class_of(h, "view")
+    try:
+        return self.slabs[c].view(self._r[h] - self.first[c])
+    except ValueError:  # checked mode: a free block, said in the class's numbers
+        return self._refuse(h, "view", c)
+
+
+def addressof(self, h):
+    """The address of block h's first byte (for DMA and uctypes.struct)."""
+    c = self._class_of(h, "addressof")
+    return self.slabs[c].addressof(self._r[h] - self.first[c])
+
+
+def block(self, n):
+    """`with pool.block(n) as h:` a block of at least n bytes, freed when the
+    with-block exits. SlabEmptyError, a MemoryError, when none is free."""
+    self._check_not_moved()
+    return Block(self, n)
+
+
+def alloc_async(self, n, timeout_ms=None):
+    """Awaitable: a handle to a block of at least n bytes, waiting while none is free.
+
+    Waits for a block of the smallest class that fits (first come, first
+    served among that class's waiters); None on timeout. n and timeout_ms
+    are checked at the call, as MemSlab.alloc_async does.
+    """
+    self._check_not_moved()
+    from . import _poolasync
+
+    return _poolasync.alloc_async(self, n, timeout_ms, False)
+
+
+def block_async(self, n, timeout_ms=None):
+    """`async with pool.block_async(n, timeout_ms) as h:` waits like
+    alloc_async, frees h on exit; asyncio.TimeoutError when the time passes."""
+    self._check_not_moved()
+    from . import _poolasync
+
+    return _poolasync.alloc_async(self, n, timeout_ms, True)
+
+
+def dump(self, limit=48):
+    """Every class's picture, in pool handles. Allocates: not for IRQs."""
+    self._check_not_moved()
+    from . import _poolpicture
+
+    return _poolpicture.dump(self, limit)
+
+
+def _repr(pool):
     return "<MemPool %s used=%d/%d engine=%s>" % (
         "+".join("%dx%d" % (s.num_blocks, s.block_size) for s in pool.slabs),
         pool.num_used,
@@ -25,7 +101,13 @@ def describe(pool):
 
 
 def views(pool):
-    """MemPool.views(): one memoryview per block, indexed by handle, kept."""
+    """One memoryview per block, indexed by handle, built on the first call.
+
+    Build it before enabling interrupts; then `pool.views()[h]` is a plain
+    tuple lookup that an interrupt handler may use."""
+    if pool._views:
+        return pool._views
+    pool._check_not_moved()
     mv = memoryview(pool.buffer)
     out = []
     o = 0
@@ -39,7 +121,8 @@ def views(pool):
 
 
 def used(pool):
-    """MemPool.used(): the allocated handles, ascending."""
+    """The handles of the allocated blocks, ascending (a leak report). Allocates."""
+    pool._check_not_moved()
     out = []
     for c in range(len(pool.slabs)):
         f = pool.first[c]
@@ -58,13 +141,16 @@ def sync(pool, peaks=True):
 
 
 def reset_max(pool):
+    """Set max_used (the pool's and every class's) to what is in use now."""
+    pool._check_not_moved()
     sync(pool, False)
     for s in pool.slabs:
         s.reset_max()
 
 
 def stats(pool):
-    """MemPool.stats(): totals (peaks pool-wide) and each class's own stats()."""
+    """Totals in blocks and bytes (peaks pool-wide), each class's stats() under "classes"."""
+    pool._check_not_moved()
     per = [s.stats() for s in pool.slabs]
     used = pool.num_used
     out = {
@@ -110,3 +196,32 @@ class Block:
         self.h = None
         self.pool.free(h)
         return False
+
+
+_NAMES = (
+    "alloc",
+    "free",
+    "view",
+    "addressof",
+    "views",
+    "used",
+    "reset_max",
+    "stats",
+    "block",
+    "alloc_async",
+    "block_async",
+    "dump",
+    "_repr",
+)
+_g = globals()
+for _name in _NAMES:
+    setattr(MemPool, _name, _g[_name])
+del _g, _name
+
+
+def attr(pool, name):
+    """What MemPool.__getattr__ returns, now that the methods are on the class:
+    the attribute, or the AttributeError a class without __getattr__ would raise."""
+    if name in _NAMES:
+        return getattr(pool, name)
+    raise AttributeError("'%s' object has no attribute '%s'" % (type(pool).__name__, name))
