@@ -70,26 +70,21 @@ def test_import_memslab_loads_the_package_and_its_engine_only():
 
 
 def test_a_pool_keeps_its_class_and_its_pair_loaded_only():
-    """MemPool() loads its builder and the checks (_errors) and drops both:
-    a working pool keeps _pool and its pair's module, nothing more (where
-    the program had _errors already, it stays); its other methods load on
-    the first use of any (_poolmore)."""
+    """MemPool() loads its builder and drops it: a working pool keeps _pool,
+    its pair's module and the buffer check (_buffer), nothing more (not
+    _errors: the words for bad input); its other methods load on the first
+    use of any (_poolmore)."""
 
     def body(memslab):
         p = memslab.MemPool(((16, 4), (64, 2)), engine=mptest.ENGINE)
-        gone = ("memslab._errors", "memslab._poolbuild", "memslab._poolmore")
+        gone = ("memslab._poolbuild", "memslab._poolmore", "memslab._errors")
         p.free(p.alloc(20))
         eq([n for n in gone if n in sys.modules], [], "loaded after MemPool(), alloc, free")
-        eq(hasattr(memslab, "_errors") or hasattr(memslab, "_poolbuild"), False, "on the package")
+        eq(hasattr(memslab, "_poolbuild"), False, "the builder on the package")
         eq("memslab._pool" in sys.modules, True, "the pool's class stays")
         eq(len(p.views()), 6, "views()")  # any other method loads them all, onto the class
         eq("memslab._poolmore" in sys.modules and "views" in dir(type(p)), True, "after")
         raises(AttributeError, getattr, p, "no_such_method")
-        from memslab import _errors  # noqa: F401 - a program that checks its own input
-
-        memslab.MemPool(((16, 4),), engine=mptest.ENGINE)
-        eq("memslab._errors" in sys.modules, True, "a loaded _errors stays")
-        p.free(p.alloc(20))
 
     _fresh(body)
 

@@ -86,7 +86,7 @@ def test_overhead_is_the_same_for_16_and_2048_blocks():
 def test_caller_buffer_costs_only_the_overhead():
     buf = bytearray(4 * 512)
     # The first slab of an engine loads its module (python's is lazy), the
-    # first over a caller's buffer memslab/_errors.py (its checks): not counted.
+    # first over a caller's buffer memslab/_buffer.py (its check): not counted.
     slab(4, 1, buffer=bytearray(4))
     gc.collect()
     before = gc.mem_free()

@@ -20,7 +20,13 @@ def pool(classes=CLASSES, **kw):
 
 
 def state(p):
-    return (p.num_used, bytes(p.buffer), tuple(mptest.state(s) for s in p.slabs))
+    # The pool's buffer holds every class's blocks: copied once, not again per
+    # class (mptest.state(s) would: on a 64K heap every copy counts).
+    return (
+        p.num_used,
+        bytes(p.buffer),
+        tuple((s.num_used, s.num_free, s.max_used, bytes(s._st)) for s in p.slabs),
+    )
 
 
 def test_bad_calls_raise_and_change_nothing():

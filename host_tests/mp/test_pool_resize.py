@@ -1,10 +1,5 @@
-"""A MemPool whose buffer was resized says so (RuntimeError) and uses nothing.
-
-Not in the 64K set: after the first round's errors (their messages' modules
-stay loaded) the second pool's build found 6.7 KB free in the x64 python
-variant, where every object is twice a board's (test_pool.py and
-test_pool_errors.py keep the pool in that set).
-"""
+"""A MemPool whose buffer was resized says so (RuntimeError) and uses nothing."""
+# memslab-test: small-heap
 
 import mptest
 from memslab import MemPool
@@ -32,7 +27,6 @@ def test_a_resized_buffer_is_reported_not_used():
     for own in (False, True):
         buf = None if own else bytearray(448)
         p = pool(buffer=buf)
-        p.used()  # loads the methods first, as a program does at boot (README)
         h = p.alloc(40)
         _grow_until_it_moves(p.buffer if own else buf)
         for call, args in (

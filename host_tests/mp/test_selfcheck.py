@@ -61,15 +61,18 @@ def test_a_viper_engine_failing_its_check_is_never_used():
 
 
 def _misplaced_build(st, buf, poison):
-    """build() as misplaced frozen ARMv6-M code ran it: the poison constant read wrong."""
-    from memslab import _layout, _python
-    from memslab._errors import words
-
-    _python.build(st, buf, poison)
-    w = words(buf, len(buf) // 4)
-    for i in range(len(buf) // 4):
-        if w[i] == _layout.POISON:
-            w[i] = MISREAD
+    """build() as misplaced frozen ARMv6-M code ran it: the poison constant read
+    wrong. Written out here (with the package's own words()): importing
+    _python, _errors or _layout in the middle of the self-check would compile
+    them, on a 64K heap with a source install, where the check then ran out
+    of heap."""
+    s = memslab._words(st, 8)
+    n, wpb = s[3], s[4]  # the state's words N and WPB (_layout.py)
+    w = memslab._words(buf, n * wpb)
+    for i in range(n):
+        w[i * wpb] = i + 1  # block i links to i + 1, the last to n
+        for k in range(1, wpb if poison else 1):
+            w[i * wpb + k] = MISREAD
 
 
 def _first_viper_slab_with(build, recompile=None):

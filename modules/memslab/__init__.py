@@ -17,7 +17,8 @@ Where things are: this file is what a slab needs to be built and to run
 is chosen; _methods.py every other MemSlab method, attached to the class on
 first use; _layout.py the state words every part shares; _python.py and
 _viper.py the hot path, _compiled.py the viper pair compiled per slab
-(engine="compiled"); _errors.py the checks at the edge; _explain.py the
+(engine="compiled"); _errors.py the checks at the edge (_buffer.py a
+caller's buffer); _explain.py the
 messages; _selfcheck.py the engine self-check; _guard.py the critical
 section; _waitq.py and _async.py waiting for a block; _picture.py dump();
 _inventory.py used() and reset(); _pool.py MemPool; _queue.py BlockQueue
@@ -159,9 +160,9 @@ class MemSlab:
         if buffer is None:
             owner = buffer = bytearray(size)  # MemoryError here, never later in alloc()
         else:
-            from . import _errors
+            from . import _buffer
 
-            buffer = _errors.check_buffer(buffer, size, block_size, num_blocks)
+            buffer = _buffer.check_buffer(buffer, size, block_size, num_blocks)
         st = bytearray(_WORDS * 4 + ((num_blocks + 7) >> 3 if checked else 0))
         sw = _words(st, _WORDS)
         sw[_N] = num_blocks

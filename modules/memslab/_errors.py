@@ -1,13 +1,11 @@
 """memslab's errors: the exception types and the checks at the edge.
 
-Which error a bad argument gets is decided here, in one place. Not loaded
-by `import memslab`: MemSlab() tests its arguments itself and comes here
-only when one is wrong, or to check a caller's buffer; MemPool, used() and
-reset() load it. The exception types and words() live in the package
-(memslab/__init__.py) and are named here too.
+Which error a bad argument gets is decided here, in one place (a caller's
+buffer: _buffer.py). Not loaded by `import memslab`: MemSlab() and MemPool()
+test their arguments themselves and come here only when one is wrong;
+used(), reset() and the timeouts load it. The exception types and words()
+live in the package (memslab/__init__.py) and are named here too.
 """
-
-import uctypes
 
 from . import SlabCorruptedError, SlabEmptyError  # noqa: F401 - defined with the package
 from . import _words as words  # noqa: F401 - defined with the package, which needs it first
@@ -59,38 +57,6 @@ def check_timeout(verb, timeout_ms, most=MAX_TIMEOUT_MS):
             "%s(timeout_ms=%d): at most %d ms (6.2 days, the ticks_ms range); "
             "pass None to wait forever" % (verb, timeout_ms, most)
         )
-
-
-def check_buffer(buffer, size, block_size, num_blocks):
-    """Validate a caller's buffer; return a byte-indexed object over exactly `size` bytes."""
-    try:
-        mv = memoryview(buffer)
-    except TypeError:
-        raise TypeError(
-            "buffer must be a bytearray, array or memoryview, got %s" % type(buffer).__name__
-        )
-    addr = uctypes.addressof(mv) if len(mv) else 0
-    # Bytes per item (a memoryview of an array('I') counts items): the distance
-    # to the next item, measurable with just one item (mv[1:] is then empty).
-    itemsize = uctypes.addressof(mv[1:]) - addr if len(mv) else 1
-    nbytes = len(mv) * itemsize
-    if nbytes < size:
-        raise ValueError(
-            "buffer holds %d bytes but %d blocks of %d bytes need %d; pass a larger "
-            "buffer or ask for fewer blocks" % (nbytes, num_blocks, block_size, size)
-        )
-    try:
-        mv[0] = mv[0]
-    except TypeError:
-        raise ValueError("buffer is read-only; pass a bytearray (not bytes)")
-    if addr & 3:
-        raise ValueError(
-            "buffer starts at an address that is not a multiple of 4 (off by %d); "
-            "slice it at a multiple of 4 or pass a fresh bytearray" % (addr & 3)
-        )
-    if itemsize == 1:
-        return mv[:size]
-    return uctypes.bytearray_at(addr, size)  # bytes view over a wider-typed array
 
 
 def handle_error_type(h, n):

@@ -15,13 +15,13 @@ the 16-byte blocks above, 32..47 the 64-byte ones, 48..51 the 256-byte ones.
 
 Where things are, each loaded only when needed (a pool's RAM is mostly
 code): this file is what every working pool keeps (the class, the counters,
-the machine code's slow paths); _poolbuild.py builds a pool and is dropped
-again; _poolviper.py is the pair in machine code (viper), _poolpython.py
-the pair in bytecode (engine="python", checked=True, or where the machine
-code's checks fail); _poolmore.py every other method (view, views, used,
-stats, block, alloc_async, dump, ...), attached to the class on the first
-use of any; _poolasync.py waiting; _poolpicture.py dump(); _poolexplain.py
-the messages.
+size_of, view and addressof, the machine code's slow paths); _poolbuild.py
+builds a pool and is dropped again; _poolviper.py is the pair in machine
+code (viper), _poolpython.py the pair in bytecode (engine="python",
+checked=True, or where the machine code's checks fail); _poolmore.py every
+other method (views, used, stats, block, alloc_async, dump, ...), attached
+to the class on the first use of any; _poolasync.py waiting;
+_poolpicture.py dump(); _poolexplain.py the messages.
 """
 
 import sys
@@ -57,20 +57,18 @@ class MemPool:
     _r = range(0x3FFFFFFF)  # _r[h]: the small-int object h, for any int h in range
 
     def __init__(self, classes, buffer=None, *, engine="auto", checked=False, threadsafe=False):
-        pkg = __name__[: __name__.rindex(".")]
-        # Dropped again below: a pool is built once. So is _errors (the checks
-        # the build and its slabs make), unless the program had it already.
-        drop = ["_poolbuild"] if pkg + "._errors" in sys.modules else ["_poolbuild", "_errors"]
-        from . import _poolbuild
+        from . import _poolbuild  # dropped again below: a pool is built once
 
         try:
             _poolbuild.build(self, classes, buffer, engine, checked, threadsafe)
-        finally:  # their code leaves the heap: from sys.modules and from the package
-            pkg = sys.modules[pkg]
-            for name in drop:
-                sys.modules.pop(pkg.__name__ + "." + name, None)
-                if name in dir(pkg):
-                    delattr(pkg, name)
+        finally:  # its code leaves the heap: from sys.modules and from the package
+            # (_buffer, the check every class's slab makes, stays: loading it
+            # anew for every pool cut a 64K heap into pieces too small for the
+            # next build, in tests that build pools after refused calls.)
+            pkg = sys.modules[__name__[: __name__.rindex(".")]]
+            sys.modules.pop(pkg.__name__ + "._poolbuild", None)
+            if "_poolbuild" in dir(pkg):
+                del pkg._poolbuild  # pyright: ignore[reportAttributeAccessIssue]
 
     # -- counters: plain reads, safe in a hard IRQ --
 
@@ -94,12 +92,25 @@ class MemPool:
         """The block size of h's class."""
         return self.sizes[self._class_of(h, "size_of")]
 
+    def view(self, h):
+        """A memoryview of the whole block (size_of(h) bytes). Allocates."""
+        c = self._class_of(h, "view")
+        try:
+            return self.slabs[c].view(self._r[h] - self.first[c])
+        except ValueError:  # checked mode: a free block, said in the class's numbers
+            return self._refuse(h, "view", c)
+
+    def addressof(self, h):
+        """The address of block h's first byte (for DMA and uctypes.struct)."""
+        c = self._class_of(h, "addressof")
+        return self.slabs[c].addressof(self._r[h] - self.first[c])
+
     def __repr__(self):  # special methods are looked up on the class only
         return self._repr()
 
     def __getattr__(self, name):
         # Called when normal lookup fails: the first use of any other method
-        # (view, views, used, stats, block, alloc_async, dump, ...) loads
+        # (views, used, stats, block, alloc_async, dump, ...) loads
         # _poolmore.py, which attaches them all to this class, as MemSlab's
         # _methods.py does. Loading allocates: not in a hard IRQ (README:
         # "call views() before enabling interrupts").

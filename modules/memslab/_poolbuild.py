@@ -9,7 +9,7 @@ from array import array
 from micropython import const
 
 from . import MemSlab
-from ._errors import check_buffer, check_geometry
+from ._buffer import check_buffer
 
 # The pool's state words (_poolviper.py)
 _TOP = const(0)
@@ -219,7 +219,20 @@ def _check_classes(classes):
             raise TypeError(
                 "MemPool(classes): each class is (block_size, num_blocks), got %r" % (c,)
             )
-        check_geometry(c[0], c[1])  # every class checked before any buffer is touched
+        bs, n = c  # every class checked before any buffer is touched: MemSlab's
+        # test (its __init__), then _errors, only if it fails, for the words
+        if not (
+            bs.__class__ is int
+            and n.__class__ is int
+            and bs >= 4
+            and not bs & 3
+            and n > 0
+            and not n >> 30
+            and not (bs * n) >> 31
+        ):
+            from ._errors import check_geometry
+
+            check_geometry(bs, n)
     classes.sort()
     for i in range(1, len(classes)):
         if classes[i][0] == classes[i - 1][0]:

@@ -1,4 +1,4 @@
-"""MemPool's methods beyond construction, the counters, size_of and the hot path.
+"""MemPool's methods beyond construction, the counters, size_of, view, addressof and the hot path.
 
 Loaded by MemPool.__getattr__ the first time a program uses any of them,
 which attaches them all to the class: from then on they are plain methods
@@ -37,21 +37,6 @@ def alloc(self, n):
 def free(self, h):
     """Give block h back; a bad h raises TypeError/ValueError and changes nothing."""
     return self.free(h)
-
-
-def view(self, h):
-    """A memoryview of the whole block (size_of(h) bytes). Allocates."""
-    c = self._class_of(h, "view")
-    try:
-        return self.slabs[c].view(self._r[h] - self.first[c])
-    except ValueError:  # checked mode: a free block, said in the class's numbers
-        return self._refuse(h, "view", c)
-
-
-def addressof(self, h):
-    """The address of block h's first byte (for DMA and uctypes.struct)."""
-    c = self._class_of(h, "addressof")
-    return self.slabs[c].addressof(self._r[h] - self.first[c])
 
 
 def block(self, n):
@@ -201,8 +186,6 @@ class Block:
 _NAMES = (
     "alloc",
     "free",
-    "view",
-    "addressof",
     "views",
     "used",
     "reset_max",
