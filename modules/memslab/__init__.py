@@ -45,7 +45,7 @@ class SlabEmptyError(MemoryError):
 # Raised by the slow paths when the heap is locked (a hard IRQ), where no
 # message can be formatted nor a class instantiated: built now. (A built-in
 # exception needs no heap: MicroPython falls back to a static one.)
-_LOCKED = SlabCorruptedError("memslab: free list corrupted (no details: heap locked)")
+_LOCKED = SlabCorruptedError("memslab: free list corrupted (heap locked)")
 
 # Why the viper engine is not used (None while it is usable). A viper decorator
 # is a SyntaxError on a port without a native emitter; a .mpy built for another
@@ -262,7 +262,7 @@ class MemSlab:
                 if self._sw[_HEAD] != h:
                     return
                 raise _LOCKED
-            raise exc("memslab: bad block index (no details: heap locked)")
+            raise exc("memslab: bad block index (heap locked)")
         if msg is not None:
             raise exc(msg)
         return

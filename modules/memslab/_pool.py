@@ -189,7 +189,7 @@ class MemPool:
 
             msg = _poolexplain.why(self, x, verb, c)
         except MemoryError:
-            msg = "memslab: bad handle or size (no details: heap locked)"
+            msg = "memslab: bad handle or size (heap locked)"
         raise exc(msg)
 
 

@@ -110,7 +110,33 @@ def _fast(pool):
     st[_LAST] = _REC + _RW * (n - 1)
     st[_W64] = 1 if w == 8 else 0
     a = uctypes.addressof(st)
-    alloc, free = _poolviper.pair(pool, a)
+    pair = _checked(pool, st, a, w, _poolviper.pair)
+    if pair is None and _poolviper.RECOMPILED is None and _recompiled(_poolviper):
+        pair = _checked(pool, st, a, w, _poolviper.pair)
+    return pair
+
+
+def _recompiled(mod):
+    """Compile the pool's pair again from source (_vipersrc.POOL), for this
+    pool and every later one, where the loaded machine code failed its trial:
+    frozen ARMv6-M code the freezer misplaced (see _selfcheck.recompile).
+    Tried once; True if it compiled, and mod.RECOMPILED says what happened.
+    Costs the compile and the new machine code's heap (README, "Frozen
+    firmware")."""
+    try:
+        from . import _vipersrc
+    except Exception as e:  # noqa: BLE001 - no memory: the python pair
+        mod.RECOMPILED = "no _vipersrc: %s: %s" % (type(e).__name__, e)
+        return False
+    return _vipersrc.recompile(mod, "POOL")
+
+
+def _checked(pool, st, a, w, make):
+    """make(pool, a)'s pair, if it passes every check and its trial; else None."""
+    from . import _viper
+
+    n = len(pool.slabs)
+    alloc, free = make(pool, a)
     box = _viper.find_box(alloc, free, w)
     if box is None:
         return None

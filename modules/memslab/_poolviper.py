@@ -48,6 +48,8 @@ from micropython import const
 
 from ._viper import MARK
 
+RECOMPILED = None  # why pair() was compiled again at run time (_poolbuild._recompiled)
+
 _TOP = const(0)
 _NH = const(1)
 _END = const(2)

@@ -199,6 +199,8 @@ class BlockQueue:
 
                 slab = self._owner if isinstance(self._owner, MemSlab) else None
                 pair = _queue_viper.make(self, self._s, checked, slab)
+                if pair is None and _queue_viper.RECOMPILED is None and _recompiled(_queue_viper):
+                    pair = _queue_viper.make(self, self._s, checked, slab)
                 if pair is not None:
                     return pair
             except Exception:  # noqa: BLE001, S110 - no viper here: the python pair
@@ -207,6 +209,20 @@ class BlockQueue:
         from . import _queue_python  # loaded only where it runs
 
         return _queue_python.pair(self, self._s, self._L, checked)
+
+
+def _recompiled(mod):
+    """Compile the queue's pair again from source (_vipersrc.QUEUE), for this
+    queue and every later one, where the loaded machine code failed its
+    trial: frozen ARMv6-M code the freezer misplaced (see
+    _selfcheck.recompile). Tried once; True if it compiled, and
+    mod.RECOMPILED says what happened."""
+    try:
+        from . import _vipersrc
+    except Exception as e:  # noqa: BLE001 - no memory: the python pair
+        mod.RECOMPILED = "no _vipersrc: %s: %s" % (type(e).__name__, e)
+        return False
+    return _vipersrc.recompile(mod, "QUEUE")
 
 
 def _check_timeout(verb, timeout_ms):

@@ -18,6 +18,8 @@ from micropython import const
 from . import _viper
 from ._viper import MARK
 
+RECOMPILED = None  # why pair() was compiled again at run time (_queue._recompiled)
+
 # Header words (copies of _queue.py's; viper code cannot read module globals
 # for free; host_tests/test_layout.py proves them equal).
 _QTAIL = const(0)
@@ -125,6 +127,12 @@ def make(q, s, checked, owner):
         ok = ok and s[_QCOUNT] == 1 and get() == 0 and get() is None
     except Exception:  # noqa: BLE001
         ok = False
+    for call in (lambda: get(0), lambda: put()):  # pyright: ignore[reportCallIssue]
+        try:  # the argument count is checked (misplaced frozen code let get(0) through)
+            call()
+            ok = False
+        except TypeError:
+            pass
     if checked:
         s[_QFLAGS] |= _CHK if owner is not None else _ASK
     if ok and s[_QCOUNT] == 0 and s[_QTAIL] == s[_QN] and s[_QHEADER] == 0:

@@ -116,8 +116,7 @@ def recompile(viper, why):
     try:
         from . import _vipersrc
 
-        g: dict = {"micropython": micropython}  # the compiled code's globals
-        exec(_vipersrc.SRC, g)  # noqa: S102 - this package's own source text
+        g = _vipersrc.compiled(_vipersrc.SRC)
     except Exception as e:  # noqa: BLE001 - no compiler, no memory: keep the python engine
         return "compiling it from source failed: %s: %s" % (type(e).__name__, e)
     viper.build, viper._fast, viper.RECOMPILED = g["build"], g["_fast"], why
