@@ -35,9 +35,9 @@ LAYOUT = _consts(PKG / "_layout.py")
 
 
 def test_the_layout_names_every_word():
-    assert [LAYOUT[k] for k in ("HEAD", "USED", "MAX", "N", "WPB", "WAIT", "BUF", "BOX")] == list(
-        range(8)
-    )
+    names = ("HEAD", "USED", "MAX", "N", "WPB", "WAIT", "BUF", "CHECKED", "BOX")
+    assert [LAYOUT[k] for k in names] == list(range(9))
+    assert LAYOUT["VAL"] == LAYOUT["BOX"] + 2  # the cell's value word, 8 bytes into it
     assert LAYOUT["WORDS"] * 4 == LAYOUT["BITS"]
     assert LAYOUT["POISON"] < 2**30  # a small int on 32-bit boards
     doc = (PKG / "_layout.py").read_text()

@@ -158,7 +158,7 @@ def compiled_code_bytes(board, tmp):
             numbers[name.lstrip("_")] = ast.literal_eval(value.args[0])  # the state words
     if src is None:
         raise SystemExit("tools/bench.py: no _SRC in memslab/_compiled.py")
-    numbers.update(box="ptr32(%d)[6]" % 0x20001000, high="        hi = 0")
+    numbers.update(high="", odd="(j & 1)")  # as for a 32-bit board
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "pair.py").write_text("import micropython\n" + src % numbers)
     out = tmp / "pair.mpy"

@@ -22,7 +22,7 @@ def state(p):
     return (
         p.num_used,
         bytes(p.buffer),
-        tuple((s.num_used, s.num_free, s.max_used, bytes(s._st)) for s in p.slabs),
+        tuple((s.num_used, s.num_free, s.max_used, mptest.words(s._st)) for s in p.slabs),
     )
 
 

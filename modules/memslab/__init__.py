@@ -65,21 +65,23 @@ _USED = const(1)
 _MAX = const(2)
 _N = const(3)
 _WPB = const(4)
-_WORDS = const(8)
+_WORDS = const(12)
 
 del const  # const() is the compiler's: the name need not take a slot in this module's dict
 
 
-# `state`: the descriptor of a state's 8 words, shared: a view keeps its
+# `state`: the descriptor of a state's 12 words, shared: a view keeps its
 # descriptor's tuple alive, so one tuple for every slab saves 32 bytes of heap
 # per slab. (A default argument, not a global: a slot fewer in the module's
 # dict, whose next entry would grow its table by 6 slots.)
-def _words(buf, count, kind=uctypes.INT32, state={"w": (uctypes.ARRAY | 0, uctypes.INT32 | 8)}):  # noqa: B006
+def _words(buf, count, kind=uctypes.INT32, state={"w": (uctypes.ARRAY | 0, uctypes.INT32 | 12)}):  # noqa: B006
     """A uctypes array of `count` native 32-bit words over `buf` (no copy).
 
     How Python code reads a slab's state and blocks (also _errors.words)."""
     desc = (
-        state if count == 8 and kind == uctypes.INT32 else {"w": (uctypes.ARRAY | 0, kind | count)}
+        state
+        if count == 12 and kind == uctypes.INT32
+        else {"w": (uctypes.ARRAY | 0, kind | count)}
     )
     return uctypes.struct(uctypes.addressof(buf), desc, uctypes.NATIVE).w
 

@@ -14,8 +14,8 @@ Opt-in, never chosen by engine="auto". It trades RAM and build time for speed.
 # the viper pair: checking is for debugging, not for speed). The box trick is
 # the same (see _viper.py): alloc() writes (h << 1) | 1 into the shared cell
 # `box` and returns it; free(h) stores h there and reads its object word back.
-# The box's address exists only once the closures do, after the compile, so it
-# is kept in state words 6 and 7 (low and high half) and loaded per call.
+# After the compile, _viper.find_box() moves the box into state words 8-11, as
+# for the viper pair: its value word is at an address known before.
 #
 # What it costs, per slab: the compile (the compiler and some KB of free heap
 # for a moment, and this module, loaded for the build and dropped again after
@@ -56,17 +56,16 @@ _MAX = const(2)
 _N = const(3)
 _WPB = const(4)
 _WAIT = const(5)
-_BUF = const(6)  # this engine keeps the box's address in words 6 (low half)
-_BOX = const(7)  # ... and 7 (high half, 0 on a 32-bit board)
+_VAL = const(10)  # the box's value word, once moved into the state (_viper.find_box)
+_HI = const(11)  # its high half on a 64-bit port
 
 build = _viper.build  # the same free list
 PATH = None  # "compiled", or "viper: <why not>": what the last make() built
 KEEP = True  # False: make() drops this module from the heap (set by _viper.compiled)
 
 # The source compiled per slab: %(st)s and %(buf)s are the slab's addresses
-# (as address() writes them),
-# %(box)s loads the box's address from words 6 and 7, %(high)s reads (64-bit)
-# or skips (32-bit) the box's high half. The const lines make the state words
+# (as address() writes them); %(high)s and %(odd)s read the box's high half
+# (64-bit) or leave it out (32-bit). The const lines make the state words
 # names that the compiler folds, as in _viper.py (const() is the compiler's:
 # an underscore name's line leaves nothing behind, so nothing is imported).
 _SRC = """
@@ -75,6 +74,8 @@ _USED = const(%(USED)d)
 _MAX = const(%(MAX)d)
 _N = const(%(N)d)
 _WAIT = const(%(WAIT)d)
+_VAL = const(%(VAL)d)
+_HI = const(%(HI)d)
 
 
 def pair(slab):
@@ -85,35 +86,45 @@ def pair(slab):
         s = ptr32(%(st)s)
         h = s[_HEAD]
         n = s[_N]
-        if h == n:  # empty
-            return None
-        nxt = ptr32(%(buf)s)[h * %(wpb)d]
-        if uint(nxt) > uint(n) or nxt == h:  # not a block index or the end, or a self-link
-            return slab._corrupt(h)
-        u = s[_USED] + 1
-        if u >= n and (u > n or nxt != n):  # the last block must end the list
-            return slab._corrupt(h)
-        s[_HEAD] = nxt  # take h
-        s[_USED] = u
-        if u > s[_MAX]:
-            s[_MAX] = u
-        ptr32(%(box)s)[0] = (h << 1) | 1
-        return box  # the small int h
+        if h - n:  # not empty
+            nxt = ptr32(%(buf)s)[h * %(wpb)d]
+            if uint(nxt) > uint(n):  # not a block index or the end
+                return slab._corrupt(h)
+            if nxt - h:
+                pass
+            else:  # a self-link
+                return slab._corrupt(h)
+            u = s[_USED] + 1
+            if u >= n:  # the last block must end the list
+                if u > n or nxt != n:
+                    return slab._corrupt(h)
+            s[_HEAD] = nxt  # take h
+            s[_USED] = u
+            if u > s[_MAX]:
+                s[_MAX] = u
+            s[_VAL] = (h << 1) | 1
+            return box  # the small int h
+        return None  # empty
 
     @micropython.viper
     def free(h):
         nonlocal box
         box = h  # h's object word is now in the box
-        f = ptr32(%(box)s)
-        w = f[0]
-%(high)s
-        f[0] = 1  # the box holds the small int 0 again
         s = ptr32(%(st)s)
-        i = w >> 1
-        if (w & 1) == 0 or hi or uint(i) >= uint(s[_N]):
+        j = s[_VAL] - 1
+%(high)s
+        s[_VAL] = 1  # the box holds the small int 0 again
+        i = (j >> 1) | (%(odd)s << 31)
+        if uint(i) >= uint(s[_N]):
             return slab._reject(h)  # not a small int, or out of range
         head = s[_HEAD]
-        if i == head or s[_USED] == 0:  # already free (the cheap test)
+        if i - head:
+            pass
+        else:  # already free (the cheap test): h is the head
+            return slab._reject(h)
+        if s[_USED]:
+            pass
+        else:  # or none is in use
             return slab._reject(h)
         if s[_WAIT]:
             return slab._handoff(h)
@@ -173,23 +184,23 @@ def _compile(slab, st):
     if (a | b) & 3:  # address() keeps whole words only
         return "an address that is not a multiple of 4 (0x%X, 0x%X)" % (a, b)
     a, b = address(a), address(b)
-    box = "ptr32(%s)[%d]" % (a, _BUF)
-    high = "        hi = 0"
+    high, odd = "", "(j & 1)"  # a 32-bit board: word 11 is not the box's
     if w == 8:
-        box = "ptr32(%s)[%d] | (ptr32(%s)[%d] << 32)" % (a, _BUF, a, _BOX)
-        high = "        hi = f[1]\n        f[1] = 0"
+        high, odd = "        hi = s[_HI]\n        s[_HI] = 0", "((j & 1) | hi)"
     src = _SRC % {
         "HEAD": _HEAD,
         "USED": _USED,
         "MAX": _MAX,
         "N": _N,
         "WAIT": _WAIT,
+        "VAL": _VAL,
+        "HI": _HI,
         "mark": _viper.MARK,
         "st": a,
         "buf": b,
         "wpb": slab.block_size >> 2,
-        "box": box,
         "high": high,
+        "odd": odd,
     }
     g: dict = {"micropython": micropython}  # the compiled code's globals: kept by the closures
     try:
@@ -197,12 +208,9 @@ def _compile(slab, st):
         alloc, free = g.pop("pair")(slab)  # pop: the outer function's code is not kept
     except Exception as e:  # noqa: BLE001 - no compiler, no memory, ...: use the viper pair
         return "compiling failed: %s: %s" % (type(e).__name__, e)
-    cell = _viper.find_box(alloc, free, w)
-    if cell is None:
-        return "closure layout"
-    s = words(st, 8)
-    s[_BUF] = cell & 0xFFFFFFFF
-    s[_BOX] = cell >> 32 if w == 8 else 0
+    if _viper.find_box(alloc, free, w, uctypes.addressof(st) + 40 - w) is None:
+        return "closure layout"  # else its box is now words 8-11, as the source says
+    s = words(st, 12)
     return _tried(slab, st, s, alloc, free)
 
 

@@ -16,7 +16,7 @@ from . import SlabCorruptedError, _words
 # would otherwise leave _layout behind on the heap)
 _HEAD = const(0)
 _USED = const(1)
-_BITS = const(32)
+_BITS = const(48)
 
 
 def refused(slab, exc, h):
@@ -39,7 +39,7 @@ def refused(slab, exc, h):
 def viper_path(why):
     """memslab._viper.PATH for a viper slab that got the python pair, from
     _viper._check's code (4: _viper.FAST is False)."""
-    whys = ("object model", "closure layout", "offsets beyond 32 bits", "FAST is False")
+    whys = ("object model", "closure layout", "offset beyond 32 bits", "FAST is False")
     return "python: " + whys[why - 1]
 
 

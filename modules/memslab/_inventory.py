@@ -49,7 +49,7 @@ def _listed(slab, st, links):
     n = slab.num_blocks
     if slab.checked:  # the bitmap is exact
         return [h for h in range(n) if (st[BITS + (h >> 3)] >> (h & 7)) & 1]
-    sw = words(st, 8)
+    sw = words(st, 12)
     nfree = n - sw[USED]
     free = bytearray((n + 7) >> 3)
     i = sw[HEAD]

@@ -1,6 +1,6 @@
 """The state of a slab, word by word: the one contract between its parts.
 
-Every slab owns one small bytearray, its *state*: WORDS (eight) native
+Every slab owns one small bytearray, its *state*: WORDS (twelve) native
 32-bit words, then (checked=True only) one bit per block.
 
     word  name   holds
@@ -11,12 +11,14 @@ Every slab owns one small bytearray, its *state*: WORDS (eight) native
     4     WPB    words per block (block_size // 4)
     5     WAIT   tasks/threads waiting for a block; free() hands its block
                  to the oldest of them while this is not 0
-    6     BUF    viper engine: the blocks' address minus the state's, mod 2**32
-    7     BOX    viper engine: where its closures' shared cell keeps its value,
-                 minus the state's address, mod 2**32 (+1 on a 64-bit port,
-                 +2 when checked); both written by make(), unused by python;
-                 compiled engine: 6 and 7 hold that cell's address (low, high)
-    byte 32..    BITS: bit h set = block h allocated (checked=True only)
+    6     BUF    viper engine: the blocks' address minus the state's, + BIAS,
+                 mod 2**32 (see _viper.py)
+    7     CHECKED viper engine: 1 when checked
+    8-11  BOX    viper and compiled engines: the cell their closures share
+                 (the box), moved here by _viper.find_box(); its value is word
+                 10 (VAL), word 11 its high half on a 64-bit port
+                 (6 to 11 are written by make(), unused by python)
+    byte 48..    BITS: bit h set = block h allocated (checked=True only)
 
 A free block holds the index of the next free block in its first word (N
 ends the list); checked=True fills its other words with POISON. Indices stay
@@ -47,7 +49,9 @@ N = const(3)
 WPB = const(4)
 WAIT = const(5)
 BUF = const(6)
-BOX = const(7)
-WORDS = const(8)
-BITS = const(32)  # byte offset of the checked-mode bitmap
+CHECKED = const(7)
+BOX = const(8)
+VAL = const(10)
+WORDS = const(12)
+BITS = const(48)  # byte offset of the checked-mode bitmap
 POISON = const(0x3A3A3A3A)  # each byte 0x3A; a small int on every board

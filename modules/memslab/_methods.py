@@ -16,7 +16,7 @@ from . import MemSlab, SlabEmptyError
 _HEAD = const(0)  # _layout.HEAD
 _USED = const(1)  # _layout.USED
 _MAX = const(2)  # _layout.MAX
-_BITS = const(32)  # _layout.BITS
+_BITS = const(48)  # _layout.BITS
 
 
 # The hot path: each slab's __init__ sets its own alloc and free (closures

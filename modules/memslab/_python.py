@@ -31,7 +31,7 @@ _MAX = const(2)
 _N = const(3)
 _WPB = const(4)
 _WAIT = const(5)
-_BITS = const(32)  # byte offset of the checked-mode bitmap in `st`
+_BITS = const(48)  # byte offset of the checked-mode bitmap in `st`
 _POISON = const(0x3A3A3A3A)  # same pattern as _viper.py: bytes 0x3A, below 2**30
 
 
@@ -51,7 +51,7 @@ MemSlab._recheck = _recheck  # pyright: ignore[reportAttributeAccessIssue]
 
 def build(st, buf, poison):
     """Thread every block onto the free list: block i links to i + 1, the last to n."""
-    s = words(st, 8)
+    s = words(st, 12)
     n = s[_N]
     wpb = s[_WPB]
     b = words(buf, n * wpb)

@@ -49,7 +49,7 @@ _WAIT = const(5)  # the slab layout's WAIT: _waitq counts waiters there
 _QOWN = const(6)
 _QHEADER = const(7)  # words before link 0
 _HANDED = const(-1)  # a handle's link while a waiter holds it and has not run
-_BITS = const(32)  # byte offset of a checked slab's bitmap in its state (_layout.BITS)
+_BITS = const(48)  # byte offset of a checked slab's bitmap in its state (_layout.BITS)
 
 
 class BlockQueue:

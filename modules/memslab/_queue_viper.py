@@ -34,7 +34,7 @@ _QLINKS = const(28)  # byte offset of link 0
 _W64 = const(1)  # FLAGS bit: a 64-bit port
 _CHK = const(2)  # FLAGS bit: a checked slab: put() reads its bitmap at OWN
 _ASK = const(4)  # FLAGS bit: a checked pool: put() asks q._owned(h)
-_BITS = const(32)  # byte offset of a checked slab's bitmap in its state (_layout.BITS)
+_BITS = const(48)  # byte offset of a checked slab's bitmap in its state (_layout.BITS)
 
 
 def pair(q, state_at):

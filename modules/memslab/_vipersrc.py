@@ -48,10 +48,11 @@ _N = const(3)
 _WPB = const(4)
 _WAIT = const(5)
 _BUF = const(6)
-_BOX = const(7)
-_W64 = const(1)
-_CHK = const(2)
-_BITS = const(32)
+_CHECKED = const(7)
+_VAL = const(10)
+_HI = const(11)
+_BITS = const(48)
+_BIAS = const(1073741820)
 _POISON = const(976894522)
 _MARK = const(173473)
 
@@ -72,84 +73,84 @@ def build(st, buf, poison: bool):
                 k += 1
         i += 1
 
-def _fast(slab, state_at):
+def _fast(state_at, slab):
     box = _MARK
 
     @micropython.viper
     def alloc():
-        p = int(state_at)
-        s = ptr32(p)
+        s = ptr32(int(state_at))
         h = s[_HEAD]
         n = s[_N]
-        if h == n:
-            return None
-        x = s[_BOX]
-        wpb = s[_WPB]
-        o = s[_BUF]
-        b = ptr32(p + (o - (o >> 31 << 16 << 16)))
-        o = h * wpb
-        nxt = b[o]
-        if uint(nxt) > uint(n) or nxt == h:
-            return slab._corrupt(h)
-        bits = ptr8(p + _BITS)
-        if x & _CHK:
-            if nxt < n and bits[nxt >> 3] >> (nxt & 7) & 1:
+        if h - n:
+            o = h * s[_WPB]
+            b = ptr32(int(s) - _BIAS + s[_BUF])
+            nxt = b[o]
+            if uint(nxt) > uint(n):
                 return slab._corrupt(h)
-            k = 1
-            while k < wpb:
-                if b[o + k] != _POISON:
-                    return slab._poisoned(h, k * 4)
-                k += 1
-        u = s[_USED] + 1
-        if u >= n and (u > n or nxt != n):
-            return slab._corrupt(h)
-        if x & _CHK:
-            bits[h >> 3] = bits[h >> 3] | 1 << (h & 7)
-        s[_HEAD] = nxt
-        s[_USED] = u
-        if u > s[_MAX]:
-            s[_MAX] = u
-        o = x >> 2 << 2
-        ptr32(p + (o - (o >> 31 << 16 << 16)))[0] = h << 1 | 1
-        return box
+            if nxt - h:
+                pass
+            else:
+                return slab._corrupt(h)
+            u = s[_USED] + 1
+            if u >= n and (u > n or nxt != n):
+                return slab._corrupt(h)
+            if s[_CHECKED]:
+                bits = ptr8(int(s) + _BITS)
+                if nxt < n and bits[nxt >> 3] >> (nxt & 7) & 1:
+                    return slab._corrupt(h)
+                wpb = s[_WPB]
+                k = 1
+                while k < wpb:
+                    if b[o + k] != _POISON:
+                        return slab._poisoned(h, k * 4)
+                    k += 1
+                bits[h >> 3] = bits[h >> 3] | 1 << (h & 7)
+            s[_HEAD] = nxt
+            s[_USED] = u
+            if u > s[_MAX]:
+                s[_MAX] = u
+            s[_VAL] = h << 1 | 1
+            return box
+        return None
 
     @micropython.viper
     def free(h):
         nonlocal box
         box = h
-        p = int(state_at)
-        s = ptr32(p)
-        x = s[_BOX]
-        o = x >> 2 << 2
-        f = ptr32(p + (o - (o >> 31 << 16 << 16)))
-        w = f[0]
-        hi = 0
-        if x & _W64:
-            hi = f[1]
-            f[1] = 0
-        f[0] = 1
-        i = w >> 1
-        if w & 1 == 0 or hi or uint(i) >= uint(s[_N]):
+        s = ptr32(int(state_at))
+        j = s[_VAL] - 1
+        hi = s[_HI]
+        s[_VAL] = 1
+        s[_HI] = 0
+        i = j >> 1 | (j & 1 | hi) << 31
+        if uint(i) >= uint(s[_N]):
             return slab._reject(h)
         head = s[_HEAD]
-        bits = ptr8(p + _BITS)
-        if x & _CHK:
+        o = i * s[_WPB]
+        b = ptr32(int(s) - _BIAS + s[_BUF])
+        if s[_CHECKED]:
+            bits = ptr8(int(s) + _BITS)
             if bits[i >> 3] >> (i & 7) & 1 == 0:
                 return slab._reject(h)
-        elif i == head or s[_USED] == 0:
-            return slab._reject(h)
-        if s[_WAIT]:
-            return slab._handoff(h)
-        wpb = s[_WPB]
-        o = s[_BUF]
-        b = ptr32(p + (o - (o >> 31 << 16 << 16)))
-        o = i * wpb
-        if x & _CHK:
+            if s[_WAIT]:
+                return slab._handoff(h)
             bits[i >> 3] = bits[i >> 3] & (255 ^ 1 << (i & 7))
+            wpb = s[_WPB]
             k = 1
             while k < wpb:
                 b[o + k] = _POISON
                 k += 1
+        else:
+            if i - head:
+                pass
+            else:
+                return slab._reject(h)
+            if s[_USED]:
+                pass
+            else:
+                return slab._reject(h)
+            if s[_WAIT]:
+                return slab._handoff(h)
         b[o] = head
         s[_HEAD] = i
         s[_USED] = s[_USED] - 1
@@ -268,7 +269,7 @@ _QLINKS = const(28)
 _W64 = const(1)
 _CHK = const(2)
 _ASK = const(4)
-_BITS = const(32)
+_BITS = const(48)
 
 def pair(q, state_at):
     box = MARK
