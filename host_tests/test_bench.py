@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PAIR_ROWS = [
     "list pool",
+    "list pool via locals",
     "viper",
     "python",
     "viper via locals",
@@ -37,6 +38,7 @@ PAIR_ROWS = [
     "python BlockQueue threadsafe",
     "python BlockQueue checked",
     "hand-written ring",
+    "viper call floor via locals",
     "empty loop",
 ]
 

@@ -37,6 +37,7 @@ RUNS = (
 
 PAIR_NOTES = {
     "list pool": "the baseline: `pool.pop()` / `pool.append(b)` on a list of bytearrays",
+    "list pool via locals": "`pop = pool.pop; append = pool.append` before the loop: the list's own lookups left out",
     "viper": "the default engine wherever MicroPython has a native emitter",
     "python": "the fallback engine for ports without one",
     "viper via locals": "`alloc = s.alloc; free = s.free` before the loop: the hot-loop idiom",
@@ -63,6 +64,7 @@ PAIR_NOTES = {
     "hand-written ring": "the old README pattern's FIFO, inline: `array('i')` ring + counters, no flag, no checks",
     "viper call floor": "two empty viper closures called like alloc/free: the runtime's floor",
     "python call floor": "two empty bytecode closures called the same way",
+    "viper call floor via locals": "the two empty viper closures held in locals: the calls alone",
     "python bare pair": "bytecode that only pops and pushes the free list, no check at all: python's floor",
     "empty loop": "the `for` loop itself, subtracted from every other row",
 }
@@ -158,7 +160,7 @@ def compiled_code_bytes(board, tmp):
             numbers[name.lstrip("_")] = ast.literal_eval(value.args[0])  # the state words
     if src is None:
         raise SystemExit("tools/bench.py: no _SRC in memslab/_compiled.py")
-    numbers.update(high="", odd="(j & 1)")  # as for a 32-bit board
+    numbers.update(high="", odd="(w & 1)")  # as for a 32-bit board
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "pair.py").write_text("import micropython\n" + src % numbers)
     out = tmp / "pair.mpy"

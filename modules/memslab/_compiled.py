@@ -68,14 +68,14 @@ KEEP = True  # False: make() drops this module from the heap (set by _viper.comp
 # (64-bit) or leave it out (32-bit). The const lines make the state words
 # names that the compiler folds, as in _viper.py (const() is the compiler's:
 # an underscore name's line leaves nothing behind, so nothing is imported).
+# Every name in this text is interned for good when it compiles (heap on a
+# board): the box's words are numbers here, and the locals reuse few names.
 _SRC = """
 _HEAD = const(%(HEAD)d)
 _USED = const(%(USED)d)
 _MAX = const(%(MAX)d)
 _N = const(%(N)d)
 _WAIT = const(%(WAIT)d)
-_VAL = const(%(VAL)d)
-_HI = const(%(HI)d)
 
 
 def pair(slab):
@@ -102,7 +102,7 @@ def pair(slab):
             s[_USED] = u
             if u > s[_MAX]:
                 s[_MAX] = u
-            s[_VAL] = (h << 1) | 1
+            s[%(VAL)d] = (h << 1) | 1  # the box's value word
             return box  # the small int h
         return None  # empty
 
@@ -111,10 +111,10 @@ def pair(slab):
         nonlocal box
         box = h  # h's object word is now in the box
         s = ptr32(%(st)s)
-        j = s[_VAL] - 1
+        w = s[%(VAL)d] - 1  # the box's value word - 1
 %(high)s
-        s[_VAL] = 1  # the box holds the small int 0 again
-        i = (j >> 1) | (%(odd)s << 31)
+        s[%(VAL)d] = 1  # the box holds the small int 0 again
+        i = (w >> 1) | (%(odd)s << 31)
         if uint(i) >= uint(s[_N]):
             return slab._reject(h)  # not a small int, or out of range
         head = s[_HEAD]
@@ -184,9 +184,9 @@ def _compile(slab, st):
     if (a | b) & 3:  # address() keeps whole words only
         return "an address that is not a multiple of 4 (0x%X, 0x%X)" % (a, b)
     a, b = address(a), address(b)
-    high, odd = "", "(j & 1)"  # a 32-bit board: word 11 is not the box's
+    high, odd = "", "(w & 1)"  # a 32-bit board: word 11 is not the box's
     if w == 8:
-        high, odd = "        hi = s[_HI]\n        s[_HI] = 0", "((j & 1) | hi)"
+        high, odd = "        hi = s[%d]\n        s[%d] = 0" % (_HI, _HI), "((w & 1) | hi)"
     src = _SRC % {
         "HEAD": _HEAD,
         "USED": _USED,
@@ -194,7 +194,6 @@ def _compile(slab, st):
         "N": _N,
         "WAIT": _WAIT,
         "VAL": _VAL,
-        "HI": _HI,
         "mark": _viper.MARK,
         "st": a,
         "buf": b,
