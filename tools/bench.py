@@ -160,7 +160,7 @@ def compiled_code_bytes(board, tmp):
             numbers[name.lstrip("_")] = ast.literal_eval(value.args[0])  # the state words
     if src is None:
         raise SystemExit("tools/bench.py: no _SRC in memslab/_compiled.py")
-    numbers.update(high="", odd="(w & 1)")  # as for a 32-bit board
+    numbers.update(box=10, high="        i = (w >> 1) | ((w & 1) << 31)")  # a 32-bit board
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "pair.py").write_text("import micropython\n" + src % numbers)
     out = tmp / "pair.mpy"

@@ -64,12 +64,13 @@ PATH = None  # "compiled", or "viper: <why not>": what the last make() built
 KEEP = True  # False: make() drops this module from the heap (set by _viper.compiled)
 
 # The source compiled per slab: %(st)s and %(buf)s are the slab's addresses
-# (as address() writes them); %(high)s and %(odd)s read the box's high half
-# (64-bit) or leave it out (32-bit). The const lines make the state words
+# (as address() writes them), %(box)d the box's value word; %(high)s reads the
+# box's high half (64-bit) or leaves it out (32-bit). The const lines make the state words
 # names that the compiler folds, as in _viper.py (const() is the compiler's:
 # an underscore name's line leaves nothing behind, so nothing is imported).
 # Every name in this text is interned for good when it compiles (heap on a
-# board): the box's words are numbers here, and the locals reuse few names.
+# board), and so is every key below: the box's words are numbers here, and
+# the names few.
 _SRC = """
 _HEAD = const(%(HEAD)d)
 _USED = const(%(USED)d)
@@ -102,7 +103,7 @@ def pair(slab):
             s[_USED] = u
             if u > s[_MAX]:
                 s[_MAX] = u
-            s[%(VAL)d] = (h << 1) | 1  # the box's value word
+            s[%(box)d] = (h << 1) | 1  # the box's value word
             return box  # the small int h
         return None  # empty
 
@@ -111,10 +112,9 @@ def pair(slab):
         nonlocal box
         box = h  # h's object word is now in the box
         s = ptr32(%(st)s)
-        w = s[%(VAL)d] - 1  # the box's value word - 1
+        w = s[%(box)d] - 1  # the box's value word - 1
+        s[%(box)d] = 1  # the box holds the small int 0 again
 %(high)s
-        s[%(VAL)d] = 1  # the box holds the small int 0 again
-        i = (w >> 1) | (%(odd)s << 31)
         if uint(i) >= uint(s[_N]):
             return slab._reject(h)  # not a small int, or out of range
         head = s[_HEAD]
@@ -184,22 +184,25 @@ def _compile(slab, st):
     if (a | b) & 3:  # address() keeps whole words only
         return "an address that is not a multiple of 4 (0x%X, 0x%X)" % (a, b)
     a, b = address(a), address(b)
-    high, odd = "", "(w & 1)"  # a 32-bit board: word 11 is not the box's
+    # i: h's value, or bit 31 set (see _viper.py); a 32-bit board has no high half.
+    high = "        i = (w >> 1) | ((w & 1) << 31)"
     if w == 8:
-        high, odd = "        hi = s[%d]\n        s[%d] = 0" % (_HI, _HI), "((w & 1) | hi)"
+        high = (
+            "        hi = s[%d]\n        s[%d] = 0\n        i = (w >> 1) | (((w & 1) | hi) << 31)"
+        )
+        high %= (_HI, _HI)
     src = _SRC % {
         "HEAD": _HEAD,
         "USED": _USED,
         "MAX": _MAX,
         "N": _N,
         "WAIT": _WAIT,
-        "VAL": _VAL,
         "mark": _viper.MARK,
         "st": a,
         "buf": b,
         "wpb": slab.block_size >> 2,
+        "box": _VAL,
         "high": high,
-        "odd": odd,
     }
     g: dict = {"micropython": micropython}  # the compiled code's globals: kept by the closures
     try:

@@ -173,15 +173,16 @@ def word_size():
     return w if id(MARK) == (MARK << 1) | 1 else 0
 
 
-def find_box(alloc, free, w, cell=0):
+def find_box(alloc, free, w, addr=0):
     """The address of the value word of the cell both closures share, whose
     value is MARK; None if the closures are not laid out as expected.
 
     A closure is [type, function, n_closed, cell 0, cell 1, ...] and a cell
     [type, value], a machine word each (py/objclosure.c, objcell.c).
-    With `cell`, an address: the box moves there first (2 words made a cell
-    whose value is the small int 0, both closures pointed at it; the old cell
-    is garbage), and the new value word's address is returned."""
+    With `addr`, the box moves there first (2 words made a cell whose value is
+    the small int 0, both closures pointed at it; the old cell is garbage),
+    and the new value word's address is returned. (`addr`: a name every
+    firmware has interned already; a new one would be heap on a board.)"""
     desc = {"v": (uctypes.UINT64 if w == 8 else uctypes.UINT32) | 0}  # one word at offset 0
     found = []
     for fn in (alloc, free):
@@ -192,12 +193,12 @@ def find_box(alloc, free, w, cell=0):
                 found.append(slot)
     if len(found) != 2 or found[0].v != found[1].v:
         return None
-    if cell:
+    if addr:
         # Its type (a cell's), then its value: the small int 0.
-        for at, v in ((cell, uctypes.struct(found[0].v, desc).v), (cell + w, 1)):
+        for at, v in ((addr, uctypes.struct(found[0].v, desc).v), (addr + w, 1)):
             uctypes.struct(at, desc).v = v  # pyright: ignore[reportAttributeAccessIssue]
         for slot in found:
-            slot.v = cell
+            slot.v = addr
     return found[0].v + w
 
 
