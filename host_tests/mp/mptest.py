@@ -67,10 +67,16 @@ def state(s):
     return (s.num_used, s.num_free, s.max_used, bytes(s.buffer), words(s._st))
 
 
+_NO_BOX = bytes(16)  # what words() shows for words 8-11
+
+
 def words(st):
     """A slab's state bytes but for words 8-11, the viper pair's box: a scratch
-    cell every call writes (memslab/_layout.py), not the slab's state."""
-    return bytes(st[:32]) + bytes(st[48:])
+    cell every call writes (memslab/_layout.py), not the slab's state. One
+    copy, as bytes(st) was (a 64K heap has little room for more)."""
+    b = bytearray(st)
+    b[32:48] = _NO_BOX
+    return b
 
 
 def eq(got, want, what=""):

@@ -103,7 +103,7 @@ def pair(slab):
             s[_USED] = u
             if u > s[_MAX]:
                 s[_MAX] = u
-            s[%(box)d] = (h << 1) | 1  # the box's value word
+            s[%(box)d] = (h << 1) | 1
             return box  # the small int h
         return None  # empty
 
@@ -112,11 +112,12 @@ def pair(slab):
         nonlocal box
         box = h  # h's object word is now in the box
         s = ptr32(%(st)s)
-        w = s[%(box)d] - 1  # the box's value word - 1
-        s[%(box)d] = 1  # the box holds the small int 0 again
+        w = s[%(box)d] - 1
 %(high)s
-        if uint(i) >= uint(s[_N]):
-            return slab._reject(h)  # not a small int, or out of range
+        if uint(i) >= uint(s[_N]):  # not a small int, or out of range
+            s[%(box)d] = 1  # the small int 0 again, not the object h
+            s[%(box)d + 1] = 0  # and its high half 0
+            return slab._reject(h)
         head = s[_HEAD]
         if i - head:
             pass
@@ -187,10 +188,7 @@ def _compile(slab, st):
     # i: h's value, or bit 31 set (see _viper.py); a 32-bit board has no high half.
     high = "        i = (w >> 1) | ((w & 1) << 31)"
     if w == 8:
-        high = (
-            "        hi = s[%d]\n        s[%d] = 0\n        i = (w >> 1) | (((w & 1) | hi) << 31)"
-        )
-        high %= (_HI, _HI)
+        high = "        hi = s[%d]\n        i = (w >> 1) | (((w & 1) | hi) << 31)" % _HI
     src = _SRC % {
         "HEAD": _HEAD,
         "USED": _USED,

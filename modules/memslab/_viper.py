@@ -38,12 +38,13 @@ How it works is told in the comment below (a comment, not a docstring: a
 #    at it), so its value word is word 10: no address to work out per call.
 #
 # alloc() writes (h << 1) | 1 into word 10 and returns the box: the caller
-# receives the small int h. free(h) stores h into the box (an inline store),
-# reads the word back as word 10 and at once makes the high half (word 11) 0
-# again (so it is 0 whenever alloc() writes the low half): h is a block index
-# iff the low bit is 1 (a small int, not a pointer to a float, str, big int,
-# None or bool), the high half is 0 (else, on a 64-bit port, h >= 2**31) and
-# (word >> 1) is in range. One unsigned compare tests all three.
+# receives the small int h. free(h) stores h into the box (an inline store)
+# and reads the word back as word 10: h is a block index iff the low bit is 1
+# (a small int, not a pointer to a float, str, big int, None or bool), the
+# high half (word 11) is 0 (else, on a 64-bit port, h >= 2**31) and
+# (word >> 1) is in range. One unsigned compare tests all three. A refused h
+# leaves the box at once (the small int 0 again, its high half 0: alloc()
+# writes only the low half); an accepted one is a small int, high half 0.
 #
 # The blocks are found from the state's address (`int(state_at)` is the one
 # runtime call left) and word 6, an offset: on a 32-bit board any offset
@@ -149,7 +150,7 @@ def make(slab, st, checked):
     """Return the (alloc, free) pair for this slab: the fast pair if it checks out,
     else the python engine's pair over the same state."""
     global PATH
-    alloc, free = _fast(uctypes.addressof(st), slab)
+    alloc, free = _fast(uctypes.addressof(st), _MARK, slab)
     why = _check(slab, st, checked, alloc, free) if FAST else 4
     if why:  # the texts are in _explain: from a .mpy each would be heap for good
         from . import _explain, _python  # loaded only when needed
@@ -229,8 +230,9 @@ def _check(slab, st, checked, alloc, free):
 # machine code.
 
 
-def _fast(state_at, slab):
-    box = _MARK  # alloc's result and free's argument pass through this cell
+def _fast(state_at, box, slab):
+    # box: MARK. alloc's result and free's argument pass through this cell (a
+    # parameter, so the closures' second cell: viper keeps that one in a register)
 
     @micropython.viper
     def alloc():
@@ -278,13 +280,13 @@ def _fast(state_at, slab):
         s = ptr32(int(state_at))  # this slab's words
         j = s[_VAL] - 1
         hi = s[_HI]
-        s[_VAL] = 1  # the box holds the small int 0 again
-        s[_HI] = 0  # alloc() writes only the low half
         # h's value if h is a small int below 2**31; else bit 31 is set: j is odd
         # (not a small int) or the high half is not 0. So one compare.
         i = (j >> 1) | (((j & 1) | hi) << 31)
-        if uint(i) >= uint(s[_N]):
-            return slab._reject(h)  # not a small int, or out of range
+        if uint(i) >= uint(s[_N]):  # not a small int, or out of range
+            s[_VAL] = 1  # the box holds the small int 0 again (not the object h)
+            s[_HI] = 0  # alloc() writes only the low half
+            return slab._reject(h)
         head = s[_HEAD]
         o = i * s[_WPB]
         b = ptr32(int(s) - _BIAS + s[_BUF])

@@ -73,8 +73,7 @@ def build(st, buf, poison: bool):
                 k += 1
         i += 1
 
-def _fast(state_at, slab):
-    box = _MARK
+def _fast(state_at, box, slab):
 
     @micropython.viper
     def alloc():
@@ -120,10 +119,10 @@ def _fast(state_at, slab):
         s = ptr32(int(state_at))
         j = s[_VAL] - 1
         hi = s[_HI]
-        s[_VAL] = 1
-        s[_HI] = 0
         i = j >> 1 | (j & 1 | hi) << 31
         if uint(i) >= uint(s[_N]):
+            s[_VAL] = 1
+            s[_HI] = 0
             return slab._reject(h)
         head = s[_HEAD]
         o = i * s[_WPB]
