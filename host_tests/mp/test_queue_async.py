@@ -345,10 +345,11 @@ async def consumer(i, owner, q, stamp, seen, ctr):
 def _consume(h, owner, stamp, seen, ctr):
     seq = stamp[h]
     stamp[h] = -1  # a handle seen twice would show its stamp as -1
-    if seq < 0:
+    m = 1 << (seq & 7)
+    if seq < 0 or seen[seq >> 3] & m:  # a handle, or an event, seen twice
         ctr[3] = 2
     else:
-        seen[seq] += 1
+        seen[seq >> 3] |= m
     ctr[2] += 1
     owner.free(h)
 
@@ -404,7 +405,10 @@ def run_pipeline(owner, start=in_thread):
     q = BlockQueue(owner)
     n = owner.num_blocks
     stamp = array("i", [-1] * n)
-    seen = bytearray(EVENTS)
+    # One bit per event: a board's harness may run this after tests whose
+    # leftovers cut the heap up (188 bytes in one piece, where one per event
+    # was 1,500; seen on the emulated Pico).
+    seen = bytearray((EVENTS + 7) >> 3)
     ctr = array("i", [0, 0, 0, 0])  # producer done, producer misses, consumed, error
     cancels = [0, 0]  # cancels, of which hit a task that had been handed a handle
 
@@ -439,7 +443,8 @@ def run_pipeline(owner, start=in_thread):
     what = "%s" % owner.__class__.__name__
     eq(ctr[3], 0, what + ": an error in the producer (1) or a handle seen twice (2)")
     eq(ctr[2], EVENTS, what + ": consumed")
-    eq([i for i in range(EVENTS) if seen[i] != 1], [], what + ": events not seen exactly once")
+    missed = [i for i in range(EVENTS) if not (seen[i >> 3] >> (i & 7)) & 1]
+    eq(missed, [], what + ": events not seen (a second sighting stops the producer: ctr[3] 2)")
     settled(q, 0, what + " end")
     eq(owner.num_used, 0, what + ": every block back")
     got = [owner.alloc(1) if hasattr(owner, "slabs") else owner.alloc() for _ in range(n)]

@@ -113,11 +113,10 @@ def pair(slab):
         box = h  # h's object word is now in the box
         s = ptr32(%(st)s)
         w = s[%(box)d] - 1
+        s[%(box)d] = 1  # the box holds the small int 0 again
 %(high)s
-        if uint(i) >= uint(s[_N]):  # not a small int, or out of range
-            s[%(box)d] = 1  # the small int 0 again, not the object h
-            s[%(box)d + 1] = 0  # and its high half 0
-            return slab._reject(h)
+        if uint(i) >= uint(s[_N]):
+            return slab._reject(h)  # not a small int, or out of range
         head = s[_HEAD]
         if i - head:
             pass
@@ -188,7 +187,10 @@ def _compile(slab, st):
     # i: h's value, or bit 31 set (see _viper.py); a 32-bit board has no high half.
     high = "        i = (w >> 1) | ((w & 1) << 31)"
     if w == 8:
-        high = "        hi = s[%d]\n        i = (w >> 1) | (((w & 1) | hi) << 31)" % _HI
+        high = (
+            "        hi = s[%d]\n        s[%d] = 0\n        i = (w >> 1) | (((w & 1) | hi) << 31)"
+        )
+        high %= (_HI, _HI)
     src = _SRC % {
         "HEAD": _HEAD,
         "USED": _USED,

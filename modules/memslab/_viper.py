@@ -42,9 +42,9 @@ How it works is told in the comment below (a comment, not a docstring: a
 # and reads the word back as word 10: h is a block index iff the low bit is 1
 # (a small int, not a pointer to a float, str, big int, None or bool), the
 # high half (word 11) is 0 (else, on a 64-bit port, h >= 2**31) and
-# (word >> 1) is in range. One unsigned compare tests all three. A refused h
-# leaves the box at once (the small int 0 again, its high half 0: alloc()
-# writes only the low half); an accepted one is a small int, high half 0.
+# (word >> 1) is in range. One unsigned compare tests all three. At once the
+# box holds the small int 0 again, its high half 0 (alloc() writes only the
+# low half).
 #
 # The blocks are found from the state's address (`int(state_at)` is the one
 # runtime call left) and word 6, an offset: on a 32-bit board any offset
@@ -280,13 +280,13 @@ def _fast(state_at, box, slab):
         s = ptr32(int(state_at))  # this slab's words
         j = s[_VAL] - 1
         hi = s[_HI]
+        s[_VAL] = 1  # the box holds the small int 0 again
+        s[_HI] = 0  # alloc() writes only the low half
         # h's value if h is a small int below 2**31; else bit 31 is set: j is odd
         # (not a small int) or the high half is not 0. So one compare.
         i = (j >> 1) | (((j & 1) | hi) << 31)
-        if uint(i) >= uint(s[_N]):  # not a small int, or out of range
-            s[_VAL] = 1  # the box holds the small int 0 again (not the object h)
-            s[_HI] = 0  # alloc() writes only the low half
-            return slab._reject(h)
+        if uint(i) >= uint(s[_N]):
+            return slab._reject(h)  # not a small int, or out of range
         head = s[_HEAD]
         o = i * s[_WPB]
         b = ptr32(int(s) - _BIAS + s[_BUF])

@@ -119,10 +119,10 @@ def _fast(state_at, box, slab):
         s = ptr32(int(state_at))
         j = s[_VAL] - 1
         hi = s[_HI]
+        s[_VAL] = 1
+        s[_HI] = 0
         i = j >> 1 | (j & 1 | hi) << 31
         if uint(i) >= uint(s[_N]):
-            s[_VAL] = 1
-            s[_HI] = 0
             return slab._reject(h)
         head = s[_HEAD]
         o = i * s[_WPB]
