@@ -150,7 +150,7 @@ def make(slab, st, checked):
     """Return the (alloc, free) pair for this slab: the fast pair if it checks out,
     else the python engine's pair over the same state."""
     global PATH
-    alloc, free = _fast(uctypes.addressof(st), _MARK, slab)
+    alloc, free = _fast(uctypes.addressof(st), slab)
     why = _check(slab, st, checked, alloc, free) if FAST else 4
     if why:  # the texts are in _explain: from a .mpy each would be heap for good
         from . import _explain, _python  # loaded only when needed
@@ -230,9 +230,8 @@ def _check(slab, st, checked, alloc, free):
 # machine code.
 
 
-def _fast(state_at, box, slab):
-    # box: MARK. alloc's result and free's argument pass through this cell (a
-    # parameter, so the closures' second cell: viper keeps that one in a register)
+def _fast(state_at, slab):
+    box = _MARK  # alloc's result and free's argument pass through this cell
 
     @micropython.viper
     def alloc():

@@ -73,7 +73,8 @@ def build(st, buf, poison: bool):
                 k += 1
         i += 1
 
-def _fast(state_at, box, slab):
+def _fast(state_at, slab):
+    box = _MARK
 
     @micropython.viper
     def alloc():
